@@ -1,0 +1,204 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+)
+
+// Event is a fact about a unit. Each type is one Go type, named in the log by
+// EventType and JSON-encoded at the edges (import, export, EventStoreDB).
+type Event interface {
+	EventType() string
+	Validate() error
+}
+
+// Event type names: part of every stored format, do not change.
+const (
+	TypeUnitRegistered       = "unit.registered"
+	TypeUnitDetailsChanged   = "unit.details_changed"
+	TypeAvailabilityDeclared = "availability.declared"
+	TypeCommentSet           = "comment.set"
+	TypeCommentCleared       = "comment.cleared"
+	TypeUnitClosed           = "unit.closed"
+	TypeUnitReopened         = "unit.reopened"
+	TypeUnitPooled           = "unit.pooled"
+	TypeUnitUnpooled         = "unit.unpooled"
+)
+
+// UnitRegistered brings a unit into the directory.
+type UnitRegistered struct{ Unit }
+
+// UnitDetailsChanged replaces a unit's details (all of them; the id stays).
+type UnitDetailsChanged struct{ Unit }
+
+// AvailabilityDeclared is a "Mise à jour": places available now, installed
+// and closed. On a pooled unit, Available is the pool's count.
+type AvailabilityDeclared struct {
+	Available int `json:"available"`
+	Installed int `json:"installed"`
+	Closed    int `json:"closed"`
+}
+
+// CommentSet sets the unit's free-text comment ("1 place le 11/03 à 10h").
+type CommentSet struct {
+	Text string `json:"text"`
+}
+
+// CommentCleared removes the comment.
+type CommentCleared struct{}
+
+// UnitClosed puts the unit in "indisponibilité totale, saisie bloquée":
+// nothing available, declarations refused until it reopens.
+type UnitClosed struct {
+	Reason     string    `json:"reason"`
+	Start      time.Time `json:"start"`
+	PlannedEnd time.Time `json:"planned_end,omitzero"`
+	Reopenable bool      `json:"reopenable"`
+}
+
+// UnitReopened ends a closure.
+type UnitReopened struct{}
+
+// UnitPooled makes the unit share its places with the other units of Pool
+// ("lits mutualisés sur plusieurs UO"): their available places are one count.
+type UnitPooled struct {
+	Pool string `json:"pool"`
+}
+
+// UnitUnpooled takes the unit out of its pool.
+type UnitUnpooled struct{}
+
+func (UnitRegistered) EventType() string       { return TypeUnitRegistered }
+func (UnitDetailsChanged) EventType() string   { return TypeUnitDetailsChanged }
+func (AvailabilityDeclared) EventType() string { return TypeAvailabilityDeclared }
+func (CommentSet) EventType() string           { return TypeCommentSet }
+func (CommentCleared) EventType() string       { return TypeCommentCleared }
+func (UnitClosed) EventType() string           { return TypeUnitClosed }
+func (UnitReopened) EventType() string         { return TypeUnitReopened }
+func (UnitPooled) EventType() string           { return TypeUnitPooled }
+func (UnitUnpooled) EventType() string         { return TypeUnitUnpooled }
+
+func (e UnitRegistered) Validate() error     { return e.Unit.Validate() }
+func (e UnitDetailsChanged) Validate() error { return e.Unit.Validate() }
+func (CommentCleared) Validate() error       { return nil }
+func (UnitReopened) Validate() error         { return nil }
+func (UnitUnpooled) Validate() error         { return nil }
+
+func (e AvailabilityDeclared) Validate() error {
+	switch {
+	case e.Available < 0 || e.Installed < 0 || e.Closed < 0:
+		return Errorf(EInvalid, "counts must be whole numbers >= 0")
+	case e.Installed > MaxCount:
+		return Errorf(EInvalid, "installed places above %d", MaxCount)
+	case e.Closed > e.Installed:
+		return Errorf(EInvalid, "closed places (%d) exceed installed places (%d)", e.Closed, e.Installed)
+	case e.Available > e.Installed-e.Closed:
+		return Errorf(EInvalid, "available places (%d) exceed installed minus closed (%d)", e.Available, e.Installed-e.Closed)
+	}
+	return nil
+}
+
+func (e CommentSet) Validate() error { return checkText("comment", e.Text, MaxCommentLen, true) }
+
+func (e UnitClosed) Validate() error {
+	if err := checkText("reason", e.Reason, MaxReasonLen, true); err != nil {
+		return err
+	}
+	switch {
+	case e.Start.IsZero():
+		return Errorf(EInvalid, "closure start is required")
+	case !e.PlannedEnd.IsZero() && !e.PlannedEnd.After(e.Start):
+		return Errorf(EInvalid, "planned end must be after the start of the closure")
+	}
+	return nil
+}
+
+func (e UnitPooled) Validate() error {
+	if !ValidUnitID(e.Pool) {
+		return Errorf(EInvalid, "invalid pool id %q", e.Pool)
+	}
+	return nil
+}
+
+// schemas maps each event type to its current schema version and a
+// constructor for decoding. A type's version changes only with an upcaster here.
+var schemas = map[string]struct {
+	version int
+	new     func() Event
+}{
+	TypeUnitRegistered:       {1, func() Event { return new(UnitRegistered) }},
+	TypeUnitDetailsChanged:   {1, func() Event { return new(UnitDetailsChanged) }},
+	TypeAvailabilityDeclared: {1, func() Event { return new(AvailabilityDeclared) }},
+	TypeCommentSet:           {1, func() Event { return new(CommentSet) }},
+	TypeCommentCleared:       {1, func() Event { return new(CommentCleared) }},
+	TypeUnitClosed:           {1, func() Event { return new(UnitClosed) }},
+	TypeUnitReopened:         {1, func() Event { return new(UnitReopened) }},
+	TypeUnitPooled:           {1, func() Event { return new(UnitPooled) }},
+	TypeUnitUnpooled:         {1, func() Event { return new(UnitUnpooled) }},
+}
+
+// EventTypes lists every known event type name.
+func EventTypes() []string {
+	return []string{TypeUnitRegistered, TypeUnitDetailsChanged, TypeAvailabilityDeclared, TypeCommentSet,
+		TypeCommentCleared, TypeUnitClosed, TypeUnitReopened, TypeUnitPooled, TypeUnitUnpooled}
+}
+
+// CurrentSchema returns the schema version events of type typ are written
+// with, 0 for an unknown type.
+func CurrentSchema(typ string) int { return schemas[typ].version }
+
+// EncodeEvent returns the JSON payload of e.
+func EncodeEvent(e Event) ([]byte, error) { return json.Marshal(e) }
+
+// DecodeEvent decodes the JSON payload of an event of type typ written with
+// schema version. Unknown types, versions and fields are refused.
+func DecodeEvent(typ string, version int, data []byte) (Event, error) {
+	s, ok := schemas[typ]
+	if !ok {
+		return nil, Errorf(EInvalid, "unknown event type %q", typ)
+	}
+	if version != s.version {
+		return nil, Errorf(EInvalid, "event %s: unsupported schema version %d", typ, version)
+	}
+	p := s.new()
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(p); err != nil {
+		return nil, Errorf(EInvalid, "event %s: %v", typ, err)
+	}
+	if dec.More() {
+		return nil, Errorf(EInvalid, "event %s: trailing data after payload", typ)
+	}
+	e := deref(p)
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// deref turns the decoding target back into the value type the rest of the
+// code switches on.
+func deref(p Event) Event {
+	switch v := p.(type) {
+	case *UnitRegistered:
+		return *v
+	case *UnitDetailsChanged:
+		return *v
+	case *AvailabilityDeclared:
+		return *v
+	case *CommentSet:
+		return *v
+	case *CommentCleared:
+		return *v
+	case *UnitClosed:
+		return *v
+	case *UnitReopened:
+		return *v
+	case *UnitPooled:
+		return *v
+	case *UnitUnpooled:
+		return *v
+	}
+	return p
+}
