@@ -1,0 +1,326 @@
+package boltlog
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"dispo/domain"
+	bolt "go.etcd.io/bbolt"
+)
+
+// AppendRequest is one stream's part of a multi-stream append.
+type AppendRequest struct {
+	Stream   string
+	Expected domain.ExpectedRevision
+	Events   []domain.Envelope
+}
+
+type appendReq struct {
+	parts   []part
+	atomic  bool // several parts: all or nothing, in a transaction of its own
+	results []domain.AppendResult
+	err     error
+	done    chan struct{}
+}
+
+type part struct {
+	stream   string
+	expected domain.ExpectedRevision
+	ids      []domain.EventID
+	records  [][]byte
+}
+
+// Append appends events to stream if the stream is at the expected revision,
+// atomically. Appending again events whose ids are already stored at that
+// place succeeds and writes nothing (a retry never doubles an event); the
+// same ids elsewhere, or a revision mismatch, is a *domain.ConflictError
+// carrying the current revision. It returns once the events are on disk.
+//
+// The log sets Position and Revision; every other field of the envelopes is
+// stored as given (Stream is forced to stream).
+//
+// If ctx ends while the commit is in flight, Append returns ctx.Err() and the
+// events may or may not be stored: retry with the same ids to find out.
+func (l *Log) Append(ctx context.Context, stream string, expected domain.ExpectedRevision, events []domain.Envelope) (domain.AppendResult, error) {
+	res, err := l.AppendBatch(ctx, []AppendRequest{{Stream: stream, Expected: expected, Events: events}})
+	if err != nil {
+		return domain.AppendResult{}, err
+	}
+	return res[0], nil
+}
+
+// AppendBatch appends to several streams in one transaction: all parts are
+// stored or none is. Parts apply in order, so two parts may target the same
+// stream. Import uses it so that positions follow the imported file.
+func (l *Log) AppendBatch(ctx context.Context, reqs []AppendRequest) ([]domain.AppendResult, error) {
+	if l.opts.ReadOnly {
+		return nil, fmt.Errorf("boltlog: %s is open read-only", l.Path())
+	}
+	if len(reqs) == 0 {
+		return nil, domain.Errorf(domain.EInvalid, "nothing to append")
+	}
+	r := &appendReq{parts: make([]part, len(reqs)), atomic: len(reqs) > 1, done: make(chan struct{})}
+	for i, q := range reqs {
+		p, err := encodePart(q)
+		if err != nil {
+			return nil, err
+		}
+		r.parts[i] = p
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	select {
+	case l.reqs <- r:
+	case <-l.quit:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return r.results, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// encodePart validates and encodes outside the commit, in the caller's
+// goroutine, so the committer only looks things up and writes.
+func encodePart(q AppendRequest) (part, error) {
+	if !domain.ValidStream(q.Stream) {
+		return part{}, domain.Errorf(domain.EInvalid, "invalid stream name %q", q.Stream)
+	}
+	if q.Expected < domain.AnyRevision {
+		return part{}, domain.Errorf(domain.EInvalid, "invalid expected revision %d", q.Expected)
+	}
+	if len(q.Events) == 0 {
+		return part{}, domain.Errorf(domain.EInvalid, "no events to append to %s", q.Stream)
+	}
+	p := part{stream: q.Stream, expected: q.Expected, ids: make([]domain.EventID, len(q.Events)), records: make([][]byte, len(q.Events))}
+	seen := make(map[domain.EventID]bool, len(q.Events))
+	for i := range q.Events {
+		env := q.Events[i]
+		env.Stream = q.Stream
+		if err := env.Validate(); err != nil {
+			return part{}, err
+		}
+		if seen[env.ID] {
+			return part{}, domain.Errorf(domain.EInvalid, "event id repeated within one append")
+		}
+		seen[env.ID] = true
+		rec, err := encodeRecord(nil, &env)
+		if err != nil {
+			return part{}, err
+		}
+		p.ids[i], p.records[i] = env.ID, rec
+	}
+	return p, nil
+}
+
+// commitLoop is the group commit: it takes every request waiting, writes
+// them in one transaction, syncs once, then answers them all. While it syncs,
+// new requests queue and form the next group, so batches grow with load and
+// a lone appender pays no added delay (bbolt's own Batch waits for a timer).
+func (l *Log) commitLoop() {
+	defer close(l.finished)
+	var group []*appendReq
+	for {
+		group = group[:0]
+		select {
+		case r := <-l.reqs:
+			group = append(group, r)
+		case <-l.quit:
+			l.drain()
+			return
+		}
+		if group[0].atomic {
+			l.commit(group)
+			continue
+		}
+		n := len(group[0].parts[0].ids)
+	gather:
+		for n < l.opts.MaxBatchEvents {
+			select {
+			case r := <-l.reqs:
+				if r.atomic {
+					l.commit(group)
+					group = append(group[:0], r)
+					break gather
+				}
+				group = append(group, r)
+				n += len(r.parts[0].ids)
+			default:
+				break gather
+			}
+		}
+		l.commit(group)
+	}
+}
+
+// drain fails what is still queued at Close.
+func (l *Log) drain() {
+	for {
+		select {
+		case r := <-l.reqs:
+			r.err = ErrClosed
+			close(r.done)
+		default:
+			return
+		}
+	}
+}
+
+func (l *Log) commit(group []*appendReq) {
+	var head uint64
+	var refused error // an atomic request's refusal, which rolls its transaction back
+	err := l.db.Update(func(tx *bolt.Tx) error {
+		w := writer{events: tx.Bucket(bucketEvents), streams: tx.Bucket(bucketStreams), ids: tx.Bucket(bucketIDs)}
+		for _, r := range group {
+			r.results = make([]domain.AppendResult, len(r.parts))
+			for i := range r.parts {
+				res, err := w.appendPart(&r.parts[i])
+				var se storageError
+				switch {
+				case errors.As(err, &se):
+					return se.err // the transaction is unusable: fail the group
+				case err != nil && r.atomic:
+					refused = err
+					return err
+				case err != nil:
+					r.err = err
+				}
+				if err != nil {
+					break
+				}
+				r.results[i] = res
+			}
+		}
+		head = w.events.Sequence()
+		return nil
+	})
+	for _, r := range group {
+		switch {
+		case refused != nil:
+			r.err = refused
+		case err != nil:
+			r.err = fmt.Errorf("boltlog: commit: %w", err)
+		}
+		if r.err != nil {
+			r.results = nil
+		}
+	}
+	if err == nil {
+		l.publish(head)
+	}
+	for _, r := range group {
+		close(r.done)
+	}
+}
+
+// storageError marks a failure of bbolt itself, as opposed to a refused append.
+type storageError struct{ err error }
+
+func (e storageError) Error() string { return e.err.Error() }
+
+type writer struct {
+	tx                   *bolt.Tx
+	events, streams, ids *bolt.Bucket
+}
+
+// appendPart checks one part against the log and writes it. A refusal
+// writes nothing: every check comes before the first Put.
+func (w *writer) appendPart(p *part) (domain.AppendResult, error) {
+	sb := w.streams.Bucket([]byte(p.stream))
+	current := domain.NoStreamRevision
+	if sb != nil {
+		current = int64(sb.Sequence()) - 1
+	}
+	conflict := func(reason string) error {
+		return &domain.ConflictError{Stream: p.stream, Expected: p.expected, Actual: current, Reason: reason}
+	}
+	if pos := w.ids.Get(p.ids[0][:]); pos != nil {
+		return w.replayed(p, sb, binary.BigEndian.Uint64(pos), conflict)
+	}
+	for _, id := range p.ids[1:] {
+		if w.ids.Get(id[:]) != nil {
+			return domain.AppendResult{}, conflict("an event id of this append is already stored elsewhere")
+		}
+	}
+	switch {
+	case p.expected == domain.AnyRevision:
+	case int64(p.expected) != current:
+		return domain.AppendResult{}, conflict("")
+	}
+	if sb == nil {
+		var err error
+		if sb, err = w.streams.CreateBucket([]byte(p.stream)); err != nil {
+			return domain.AppendResult{}, storageError{err}
+		}
+	}
+	res := domain.AppendResult{}
+	for i, rec := range p.records {
+		pos, err := w.events.NextSequence()
+		if err != nil {
+			return domain.AppendResult{}, storageError{err}
+		}
+		rev, err := sb.NextSequence()
+		if err != nil {
+			return domain.AppendResult{}, storageError{err}
+		}
+		rev-- // bucket sequences start at 1, revisions at 0
+		sealRecord(rec, rev)
+		key := u64(pos)
+		if err := w.events.Put(key, rec); err != nil {
+			return domain.AppendResult{}, storageError{err}
+		}
+		if err := sb.Put(u64(rev), key); err != nil {
+			return domain.AppendResult{}, storageError{err}
+		}
+		if err := w.ids.Put(p.ids[i][:], key); err != nil {
+			return domain.AppendResult{}, storageError{err}
+		}
+		if i == 0 {
+			res.FirstPosition = pos
+		}
+		res.LastPosition, res.Revision = pos, int64(rev)
+	}
+	return res, nil
+}
+
+// replayed answers an append whose first id is stored already: success if
+// the whole append is stored at exactly that place, a conflict otherwise.
+func (w *writer) replayed(p *part, sb *bolt.Bucket, firstPos uint64, conflict func(string) error) (domain.AppendResult, error) {
+	if sb == nil {
+		return domain.AppendResult{}, conflict("an event id of this append is already stored in another stream")
+	}
+	rec := w.events.Get(u64(firstPos))
+	if len(rec) < headerLen {
+		return domain.AppendResult{}, storageError{fmt.Errorf("%w at position %d", errCorrupt, firstPos)}
+	}
+	rev := binary.BigEndian.Uint64(rec[offRevision:])
+	if !bytes.Equal(sb.Get(u64(rev)), u64(firstPos)) {
+		return domain.AppendResult{}, conflict("an event id of this append is already stored in another stream")
+	}
+	switch {
+	case p.expected == domain.AnyRevision:
+	case int64(p.expected)+1 != int64(rev):
+		return domain.AppendResult{}, conflict("")
+	}
+	res := domain.AppendResult{FirstPosition: firstPos}
+	for i, id := range p.ids {
+		key := sb.Get(u64(rev + uint64(i)))
+		if key == nil {
+			return domain.AppendResult{}, conflict("append partly stored already")
+		}
+		stored := w.events.Get(key)
+		if len(stored) < headerLen || !bytes.Equal(stored[offID:offID+16], id[:]) {
+			return domain.AppendResult{}, conflict("append partly stored already")
+		}
+		res.LastPosition, res.Revision = binary.BigEndian.Uint64(key), int64(rev)+int64(i)
+	}
+	return res, nil
+}

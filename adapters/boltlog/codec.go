@@ -1,0 +1,305 @@
+package boltlog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"time"
+
+	"dispo/domain"
+)
+
+// Record layout, part of the format, do not change (see doc.go):
+//
+//	[0]      record format (recordFormat)
+//	[1:5]    CRC-32C of bytes [5:]
+//	[5:21]   event id
+//	[21:29]  stream revision, uint64 big-endian
+//	[29:37]  recorded-at, Unix nanoseconds, int64 big-endian
+//	[37]     event type code (typeCodes)
+//	[38]     schema version
+//	[39]     source code (sourceCodes)
+//	then strings as uvarint length + bytes: stream, actor user id,
+//	actor role, actor establishment, correlation id; then the payload.
+const (
+	recordFormat = 1
+	offCRC       = 1
+	offID        = 5
+	offRevision  = 21
+	offRecorded  = 29
+	offType      = 37
+	offSchema    = 38
+	offSource    = 39
+	headerLen    = 40
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// typeCodes: part of the format, do not change; only append.
+var typeCodes = map[string]byte{
+	domain.TypeUnitRegistered:       1,
+	domain.TypeUnitDetailsChanged:   2,
+	domain.TypeAvailabilityDeclared: 3,
+	domain.TypeCommentSet:           4,
+	domain.TypeCommentCleared:       5,
+	domain.TypeUnitClosed:           6,
+	domain.TypeUnitReopened:         7,
+	domain.TypeUnitPooled:           8,
+	domain.TypeUnitUnpooled:         9,
+}
+
+// sourceCodes: part of the format, do not change; only append.
+var sourceCodes = map[domain.Source]byte{domain.SourceManual: 1, domain.SourceAPI: 2, domain.SourceImport: 3}
+
+var sourceByCode = [...]domain.Source{1: domain.SourceManual, 2: domain.SourceAPI, 3: domain.SourceImport}
+
+// Nanosecond timestamps in int64 span 1678-2262; refusing outside a sane
+// window keeps every stored instant representable.
+var (
+	minTime = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+func checkTime(what string, t time.Time) error {
+	if t.Before(minTime) || !t.Before(maxTime) {
+		return domain.Errorf(domain.EInvalid, "%s %s is outside 1900-2200", what, t.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// errCorrupt marks a record that does not decode: storage damage, not bad input.
+var errCorrupt = errors.New("boltlog: corrupt record")
+
+// encodeRecord appends env's record to dst. The revision and CRC are left
+// for sealRecord, set inside the transaction that assigns the revision.
+func encodeRecord(dst []byte, env *domain.Envelope) ([]byte, error) {
+	code, ok := typeCodes[env.Type()]
+	if !ok {
+		return nil, domain.Errorf(domain.EInvalid, "unknown event type %q", env.Type())
+	}
+	if err := checkTime("recorded-at", env.RecordedAt); err != nil {
+		return nil, err
+	}
+	schema := env.SchemaVersion
+	if schema == 0 {
+		schema = domain.CurrentSchema(env.Type())
+	}
+	var h [headerLen]byte
+	h[0] = recordFormat
+	copy(h[offID:], env.ID[:])
+	binary.BigEndian.PutUint64(h[offRecorded:], uint64(env.RecordedAt.UnixNano()))
+	h[offType] = code
+	h[offSchema] = byte(schema)
+	h[offSource] = sourceCodes[env.Source]
+	dst = append(dst, h[:]...)
+	dst = appendString(dst, env.Stream)
+	dst = appendString(dst, env.Actor.UserID)
+	dst = appendString(dst, string(env.Actor.Role))
+	dst = appendString(dst, env.Actor.Establishment)
+	dst = appendString(dst, env.CorrelationID)
+	return appendPayload(dst, env.Event)
+}
+
+// sealRecord writes the revision into an encoded record and checksums it.
+func sealRecord(rec []byte, revision uint64) {
+	binary.BigEndian.PutUint64(rec[offRevision:], revision)
+	binary.BigEndian.PutUint32(rec[offCRC:], crc32.Checksum(rec[offID:], castagnoli))
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendInt(dst []byte, n int) []byte { return binary.AppendUvarint(dst, uint64(n)) }
+
+func appendTime(dst []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(dst, 0)
+	}
+	dst = append(dst, 1)
+	return binary.BigEndian.AppendUint64(dst, uint64(t.UnixNano()))
+}
+
+func appendUnit(dst []byte, u domain.Unit) []byte {
+	for _, s := range [...]string{u.ID, u.FINESS, u.Establishment, u.Department, u.Type, u.Name, u.Phone} {
+		dst = appendString(dst, s)
+	}
+	return dst
+}
+
+func appendPayload(dst []byte, e domain.Event) ([]byte, error) {
+	switch e := e.(type) {
+	case domain.UnitRegistered:
+		return appendUnit(dst, e.Unit), nil
+	case domain.UnitDetailsChanged:
+		return appendUnit(dst, e.Unit), nil
+	case domain.AvailabilityDeclared:
+		dst = appendInt(dst, e.Available)
+		dst = appendInt(dst, e.Installed)
+		return appendInt(dst, e.Closed), nil
+	case domain.CommentSet:
+		return appendString(dst, e.Text), nil
+	case domain.UnitClosed:
+		if err := checkTime("closure start", e.Start); err != nil {
+			return nil, err
+		}
+		if !e.PlannedEnd.IsZero() {
+			if err := checkTime("planned end", e.PlannedEnd); err != nil {
+				return nil, err
+			}
+		}
+		dst = appendString(dst, e.Reason)
+		dst = appendTime(dst, e.Start)
+		dst = appendTime(dst, e.PlannedEnd)
+		if e.Reopenable {
+			return append(dst, 1), nil
+		}
+		return append(dst, 0), nil
+	case domain.UnitPooled:
+		return appendString(dst, e.Pool), nil
+	case domain.CommentCleared, domain.UnitReopened, domain.UnitUnpooled:
+		return dst, nil
+	}
+	return nil, domain.Errorf(domain.EInvalid, "event type %T cannot be stored", e)
+}
+
+// decoder turns records back into envelopes. It interns the strings that
+// repeat across events (streams, actors) so that a replay allocates per unit,
+// not per event. Not safe for concurrent use.
+type decoder struct {
+	strs map[string]string
+}
+
+func newDecoder() *decoder { return &decoder{strs: make(map[string]string)} }
+
+// reader walks a record; the first failure sticks.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) fail() {
+	if r.err == nil {
+		r.err = errCorrupt
+	}
+	r.b = nil
+}
+
+func (r *reader) bytes() []byte {
+	n, k := binary.Uvarint(r.b)
+	if k <= 0 || n > uint64(len(r.b)-k) {
+		r.fail()
+		return nil
+	}
+	s := r.b[k : k+int(n)]
+	r.b = r.b[k+int(n):]
+	return s
+}
+
+func (r *reader) str() string { return string(r.bytes()) }
+
+func (r *reader) int() int {
+	n, k := binary.Uvarint(r.b)
+	if k <= 0 || n > domain.MaxCount {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[k:]
+	return int(n)
+}
+
+func (r *reader) byte() byte {
+	if len(r.b) < 1 {
+		r.fail()
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *reader) time() time.Time {
+	switch r.byte() {
+	case 0:
+		return time.Time{}
+	case 1:
+		if len(r.b) < 8 {
+			r.fail()
+			return time.Time{}
+		}
+		ns := int64(binary.BigEndian.Uint64(r.b))
+		r.b = r.b[8:]
+		return time.Unix(0, ns).UTC()
+	}
+	r.fail()
+	return time.Time{}
+}
+
+func (d *decoder) intern(r *reader) string {
+	b := r.bytes()
+	if s, ok := d.strs[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(d.strs) < 1<<16 {
+		d.strs[s] = s
+	}
+	return s
+}
+
+func (r *reader) unit() domain.Unit {
+	return domain.Unit{ID: r.str(), FINESS: r.str(), Establishment: r.str(), Department: r.str(),
+		Type: r.str(), Name: r.str(), Phone: r.str()}
+}
+
+// decode reads the record stored at position pos into env.
+func (d *decoder) decode(pos uint64, rec []byte, env *domain.Envelope) error {
+	if len(rec) < headerLen || rec[0] != recordFormat {
+		return fmt.Errorf("%w at position %d: bad header", errCorrupt, pos)
+	}
+	if binary.BigEndian.Uint32(rec[offCRC:]) != crc32.Checksum(rec[offID:], castagnoli) {
+		return fmt.Errorf("%w at position %d: checksum mismatch", errCorrupt, pos)
+	}
+	*env = domain.Envelope{Position: pos}
+	copy(env.ID[:], rec[offID:])
+	env.Revision = binary.BigEndian.Uint64(rec[offRevision:])
+	env.RecordedAt = time.Unix(0, int64(binary.BigEndian.Uint64(rec[offRecorded:]))).UTC()
+	env.SchemaVersion = int(rec[offSchema])
+	if c := rec[offSource]; int(c) < len(sourceByCode) {
+		env.Source = sourceByCode[c]
+	}
+	r := reader{b: rec[headerLen:]}
+	env.Stream = d.intern(&r)
+	env.Actor.UserID = d.intern(&r)
+	env.Actor.Role = domain.Role(d.intern(&r))
+	env.Actor.Establishment = d.intern(&r)
+	env.CorrelationID = r.str()
+	switch rec[offType] {
+	case 1:
+		env.Event = domain.UnitRegistered{Unit: r.unit()}
+	case 2:
+		env.Event = domain.UnitDetailsChanged{Unit: r.unit()}
+	case 3:
+		env.Event = domain.AvailabilityDeclared{Available: r.int(), Installed: r.int(), Closed: r.int()}
+	case 4:
+		env.Event = domain.CommentSet{Text: r.str()}
+	case 5:
+		env.Event = domain.CommentCleared{}
+	case 6:
+		env.Event = domain.UnitClosed{Reason: r.str(), Start: r.time(), PlannedEnd: r.time(), Reopenable: r.byte() == 1}
+	case 7:
+		env.Event = domain.UnitReopened{}
+	case 8:
+		env.Event = domain.UnitPooled{Pool: r.str()}
+	case 9:
+		env.Event = domain.UnitUnpooled{}
+	default:
+		return fmt.Errorf("%w at position %d: unknown type code %d", errCorrupt, pos, rec[offType])
+	}
+	if r.err != nil || len(r.b) != 0 {
+		return fmt.Errorf("%w at position %d: bad body", errCorrupt, pos)
+	}
+	return nil
+}

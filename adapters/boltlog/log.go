@@ -1,0 +1,237 @@
+package boltlog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"dispo/domain"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket and key names: part of the format, do not change.
+var (
+	bucketMeta    = []byte("meta")
+	bucketEvents  = []byte("events")
+	bucketStreams = []byte("streams")
+	bucketIDs     = []byte("ids")
+	keyFormat     = []byte("format")
+	formatValue   = []byte("dispo-eventlog/1")
+)
+
+// Errors by phase.
+var (
+	// ErrNotEventLog: the file is a bbolt database, but not a dispo event log.
+	ErrNotEventLog = errors.New("boltlog: not a dispo event log")
+	// ErrDamaged: the file is not a readable bbolt database (foreign, truncated, corrupt).
+	ErrDamaged = errors.New("boltlog: damaged or foreign file")
+	// ErrLocked: another process has the log open.
+	ErrLocked = errors.New("boltlog: log is in use by another process")
+	// ErrClosed: the log was closed.
+	ErrClosed = errors.New("boltlog: log closed")
+)
+
+// Options tune a Log. The zero value is the durable default.
+type Options struct {
+	// ReadOnly opens the file shared, for export and replay beside nothing
+	// that writes. Appends fail.
+	ReadOnly bool
+	// LockTimeout bounds the wait for another process's lock (default 1s).
+	LockTimeout time.Duration
+	// MaxBatchEvents bounds how many events one group commit carries
+	// (default 4096): beyond it, latency grows with no gain in throughput.
+	MaxBatchEvents int
+}
+
+// Log is the embedded event log: one bbolt file.
+type Log struct {
+	db   *bolt.DB
+	opts Options
+
+	head atomic.Uint64 // last committed position
+
+	mu     sync.Mutex
+	notify chan struct{} // closed and replaced at each commit: wakes subscribers
+	closed bool
+
+	reqs     chan *appendReq
+	quit     chan struct{}
+	finished chan struct{}
+}
+
+// Open opens or creates the log at path. A file that is not a dispo event
+// log, or is damaged, is refused with an error wrapping ErrNotEventLog or
+// ErrDamaged; nothing is written to it.
+func Open(path string, opts Options) (l *Log, err error) {
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = time.Second
+	}
+	if opts.MaxBatchEvents <= 0 {
+		opts.MaxBatchEvents = 4096
+	}
+	fi, statErr := os.Stat(path)
+	exists := statErr == nil && fi.Size() > 0
+	if statErr == nil && fi.IsDir() {
+		return nil, fmt.Errorf("boltlog: %s is a directory", path)
+	}
+	if opts.ReadOnly && !exists {
+		return nil, fmt.Errorf("boltlog: %s: no event log there", path)
+	}
+	if exists {
+		if err := sniff(path); err != nil {
+			return nil, err
+		}
+	}
+	// bbolt trusts its pages; a damaged file can make it panic rather than
+	// fail. Opening is where damage is met first, so it must not crash us.
+	defer func() {
+		if r := recover(); r != nil {
+			l, err = nil, fmt.Errorf("%w: %s: %v", ErrDamaged, path, r)
+		}
+	}()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:        opts.LockTimeout,
+		ReadOnly:       opts.ReadOnly,
+		NoFreelistSync: true, // append-only: rebuilding the freelist at open is cheaper than syncing it per commit
+		FreelistType:   bolt.FreelistMapType,
+	})
+	switch {
+	case errors.Is(err, bolt.ErrTimeout):
+		return nil, fmt.Errorf("%w: %s", ErrLocked, path)
+	case errors.Is(err, bolt.ErrInvalid), errors.Is(err, bolt.ErrVersionMismatch), errors.Is(err, bolt.ErrChecksum):
+		return nil, fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
+	case err != nil:
+		return nil, fmt.Errorf("boltlog: open %s: %w", path, err)
+	}
+	l = &Log{db: db, opts: opts, notify: make(chan struct{}), quit: make(chan struct{}), finished: make(chan struct{})}
+	if err := l.init(exists); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if !opts.ReadOnly {
+		l.reqs = make(chan *appendReq, 1024)
+		go l.commitLoop()
+	} else {
+		close(l.finished)
+	}
+	return l, nil
+}
+
+// sniff refuses files too short to hold the four pages bbolt always writes,
+// before bbolt maps them (a truncated file must not be read past its end).
+func sniff(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("boltlog: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("boltlog: %w", err)
+	}
+	const minPage = 512
+	if fi.Size() < 4*minPage {
+		return fmt.Errorf("%w: %s: %d bytes is too short to be an event log", ErrDamaged, path, fi.Size())
+	}
+	return nil
+}
+
+func (l *Log) init(exists bool) error {
+	check := func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil || !bytes.Equal(meta.Get(keyFormat), formatValue) {
+			return fmt.Errorf("%w: %s", ErrNotEventLog, l.db.Path())
+		}
+		events := tx.Bucket(bucketEvents)
+		if events == nil || tx.Bucket(bucketStreams) == nil || tx.Bucket(bucketIDs) == nil {
+			return fmt.Errorf("%w: %s: missing buckets", ErrDamaged, l.db.Path())
+		}
+		seq := events.Sequence()
+		k, v := events.Cursor().Last()
+		switch {
+		case seq == 0 && k == nil:
+		case len(k) != 8 || binary.BigEndian.Uint64(k) != seq:
+			return fmt.Errorf("%w: %s: last event key does not match the head position %d", ErrDamaged, l.db.Path(), seq)
+		default:
+			var last domain.Envelope
+			if err := newDecoder().decode(seq, v, &last); err != nil {
+				return fmt.Errorf("%w: %s: %v", ErrDamaged, l.db.Path(), err)
+			}
+		}
+		l.head.Store(seq)
+		return nil
+	}
+	if exists {
+		return l.db.View(check)
+	}
+	if l.opts.ReadOnly {
+		return fmt.Errorf("%w: %s", ErrNotEventLog, l.db.Path())
+	}
+	return l.db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if v := meta.Get(keyFormat); v == nil {
+			if tx.Bucket(bucketEvents) != nil {
+				return fmt.Errorf("%w: %s", ErrNotEventLog, l.db.Path())
+			}
+			if err := meta.Put(keyFormat, formatValue); err != nil {
+				return err
+			}
+		}
+		for _, b := range [][]byte{bucketEvents, bucketStreams, bucketIDs} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return check(tx)
+	})
+}
+
+// Path returns the file the log lives in.
+func (l *Log) Path() string { return l.db.Path() }
+
+// Close stops accepting appends, lets the commit in flight finish, wakes
+// subscribers and closes the file.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	close(l.notify)
+	l.mu.Unlock()
+	close(l.quit)
+	<-l.finished
+	return l.db.Close()
+}
+
+// changed returns a channel closed at the next commit (or at Close).
+func (l *Log) changed() (<-chan struct{}, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.notify, l.closed
+}
+
+func (l *Log) publish(head uint64) {
+	l.head.Store(head)
+	l.mu.Lock()
+	if !l.closed {
+		close(l.notify)
+		l.notify = make(chan struct{})
+	}
+	l.mu.Unlock()
+}
+
+func u64(n uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], n)
+	return b[:]
+}
