@@ -85,6 +85,14 @@ func (l *Log) AppendBatch(ctx context.Context, reqs []AppendRequest) ([]domain.A
 		return r.results, r.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-l.finished:
+		// The committer stopped; it answers everything it took before that.
+		select {
+		case <-r.done:
+			return r.results, r.err
+		default:
+			return nil, ErrClosed
+		}
 	}
 }
 
@@ -214,6 +222,7 @@ func (l *Log) commit(group []*appendReq) {
 		}
 	}
 	if err == nil {
+		l.commits.Add(1)
 		l.publish(head)
 	}
 	for _, r := range group {

@@ -53,7 +53,8 @@ type Log struct {
 	db   *bolt.DB
 	opts Options
 
-	head atomic.Uint64 // last committed position
+	head    atomic.Uint64 // last committed position
+	commits atomic.Uint64
 
 	mu     sync.Mutex
 	notify chan struct{} // closed and replaced at each commit: wakes subscribers
@@ -193,6 +194,14 @@ func (l *Log) init(exists bool) error {
 		return check(tx)
 	})
 }
+
+// Stats are counters since Open.
+type Stats struct {
+	Commits uint64 // write transactions synced: appends share them under load
+}
+
+// Stats returns the log's counters.
+func (l *Log) Stats() Stats { return Stats{Commits: l.commits.Load()} }
 
 // Path returns the file the log lives in.
 func (l *Log) Path() string { return l.db.Path() }

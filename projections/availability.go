@@ -1,0 +1,195 @@
+package projections
+
+import (
+	"cmp"
+	"slices"
+
+	"dispo/domain"
+)
+
+// Availability is the fold every view of this package is derived from: the
+// current state of each unit, the pools, and the checkpoint.
+//
+// It is not safe for concurrent use. Apply must not run concurrently with
+// anything; the views (Unit, Units, Matrix, Detail, Freshness, Position) only
+// read, so a sync.RWMutex is enough to share an Availability.
+type Availability struct {
+	pos   uint64            // checkpoint: position of the last applied envelope
+	seq   uint64            // applied unit events, orders declarations inside pools
+	units map[string]*entry // every unit seen, registered or not
+	pools map[string]*pool  // pools with at least one member
+	// listed holds the registered units sorted by department, establishment
+	// and unit id, kept sorted at registration and details changes (rare) so
+	// that views never sort and never write.
+	listed []*entry
+}
+
+// entry is one unit of the fold.
+type entry struct {
+	id     string
+	state  domain.UnitState
+	pool   *pool // nil when not pooled
+	listed bool  // in Availability.listed
+	// The sort key the unit is listed under (its department and
+	// establishment when it was last listed).
+	dept, est string
+
+	// The unit's last declaration as declared: the closure zeroes the
+	// state's available count but not what the pool was told.
+	declAvailable int
+	declSeq       uint64 // 0: never declared
+}
+
+// pool is a set of units sharing one available count.
+type pool struct {
+	id        string
+	members   []*entry
+	available int    // the available count of the newest declaration of a member
+	seq       uint64 // that declaration's sequence, 0 if no member ever declared
+}
+
+// NewAvailability returns an empty fold, at position 0.
+func NewAvailability() *Availability {
+	return &Availability{
+		units: make(map[string]*entry),
+		pools: make(map[string]*pool),
+	}
+}
+
+// Position is the checkpoint: the position of the last applied envelope, 0
+// before any. A subscriber resumes reading after it.
+func (a *Availability) Position() uint64 { return a.pos }
+
+// Apply folds one envelope. Events of streams that are not unit streams are
+// ignored but advance the position. An envelope at or before a non-zero
+// checkpoint is a redelivery and is ignored, so resuming from a slightly
+// stale position is harmless. Envelopes must come in position order.
+func (a *Availability) Apply(env *domain.Envelope) {
+	if env == nil || a.pos != 0 && env.Position <= a.pos {
+		return
+	}
+	a.pos = env.Position
+	id, ok := domain.UnitIDFromStream(env.Stream)
+	if !ok {
+		return
+	}
+	a.seq++
+	e := a.units[id]
+	if e == nil {
+		e = &entry{id: id}
+		a.units[id] = e
+	}
+	switch ev := env.Event.(type) {
+	case domain.AvailabilityDeclared:
+		// The hot path: no allocation, no formatting.
+		e.state.Apply(env)
+		e.declAvailable = ev.Available
+		e.declSeq = a.seq
+		if p := e.pool; p != nil {
+			p.available, p.seq = ev.Available, a.seq
+		}
+	case domain.UnitRegistered, domain.UnitDetailsChanged:
+		e.state.Apply(env)
+		u := e.state.Unit()
+		if e.listed && e.dept == u.Department && e.est == u.Establishment {
+			break // still in its place
+		}
+		if e.listed {
+			a.unlist(e)
+		}
+		if e.state.Registered() {
+			e.dept, e.est = u.Department, u.Establishment
+			a.list(e)
+		}
+	case domain.UnitPooled:
+		e.state.Apply(env)
+		a.leave(e)
+		a.join(e, ev.Pool)
+	case domain.UnitUnpooled:
+		e.state.Apply(env)
+		a.leave(e)
+	default:
+		e.state.Apply(env)
+	}
+}
+
+// join puts e in pool id. A member brings its last declaration along: the
+// pool's count is the newest declaration among its current members.
+func (a *Availability) join(e *entry, id string) {
+	p := a.pools[id]
+	if p == nil {
+		p = &pool{id: id}
+		a.pools[id] = p
+	}
+	p.members = append(p.members, e)
+	e.pool = p
+	if e.declSeq > p.seq {
+		p.available, p.seq = e.declAvailable, e.declSeq
+	}
+}
+
+// leave takes e out of its pool, if any. If e made the pool's count, the
+// count falls back to the newest declaration of the remaining members.
+func (a *Availability) leave(e *entry) {
+	p := e.pool
+	if p == nil {
+		return
+	}
+	e.pool = nil
+	i := slices.Index(p.members, e)
+	p.members = slices.Delete(p.members, i, i+1)
+	if len(p.members) == 0 {
+		delete(a.pools, p.id)
+		return
+	}
+	if e.declSeq == 0 || e.declSeq != p.seq {
+		return
+	}
+	p.available, p.seq = 0, 0
+	for _, m := range p.members {
+		if m.declSeq > p.seq {
+			p.available, p.seq = m.declAvailable, m.declSeq
+		}
+	}
+}
+
+func compareEntries(x, y *entry) int {
+	return cmp.Or(cmp.Compare(x.dept, y.dept), cmp.Compare(x.est, y.est), cmp.Compare(x.id, y.id))
+}
+
+func (a *Availability) list(e *entry) {
+	i, _ := slices.BinarySearchFunc(a.listed, e, compareEntries)
+	a.listed = slices.Insert(a.listed, i, e)
+	e.listed = true
+}
+
+func (a *Availability) unlist(e *entry) {
+	i, found := slices.BinarySearchFunc(a.listed, e, compareEntries)
+	if !found || a.listed[i] != e {
+		panic("projections: sorted unit list out of order") // a bug, not a bad event
+	}
+	a.listed = slices.Delete(a.listed, i, i+1)
+	e.listed = false
+}
+
+// available is what the unit shows as available: 0 while closed, the pool's
+// count when pooled, its own declaration otherwise.
+func (e *entry) available() int {
+	switch {
+	case e.state.IsClosed():
+		return 0
+	case e.pool != nil:
+		return e.pool.available
+	}
+	return e.state.Available()
+}
+
+// size counts the entries the fold holds, for the test that state grows
+// with units and not with events.
+func (a *Availability) size() int {
+	n := len(a.units) + len(a.pools) + len(a.listed)
+	for _, p := range a.pools {
+		n += len(p.members)
+	}
+	return n
+}

@@ -1,0 +1,125 @@
+package projections
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"dispo/domain"
+)
+
+// TestWriteDetailSeed rebuilds the seed's table for department 77.
+func TestWriteDetailSeed(t *testing.T) {
+	l := newLedger(t)
+	aug := time.Date(2024, 8, 9, 10, 47, 0, 0, time.UTC)
+	mar := time.Date(2025, 3, 6, 14, 30, 0, 0, time.UTC)
+	reg := func(id, typ, name string) {
+		u := mkUnit(id, "77", typ, "EG")
+		u.Name, u.Phone = name, ""
+		l.unitEvent(id, domain.UnitRegistered{Unit: u})
+	}
+	reg("eg1", "udm", "Unité de dialyse médicalisée")
+	reg("eg2", "autodialyse", "Auto dialyse")
+	reg("eg3", "centre_lourd", "Centre Lourd")
+	reg("eg4", "udm", "Unité de dialyse médicalisée")
+	l.at = aug
+	l.declare("eg1", 0, 20, 0)
+	l.declare("eg2", 1, 18, 0)
+	l.declare("eg3", 0, 24, 0)
+	l.at = mar
+	l.declare("eg4", 0, 0, 0)
+
+	rows, err := l.a.Detail("dialyse", "77")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := WriteDetail(&b, "77", rows); err != nil {
+		t.Fatal(err)
+	}
+	got := b.String()
+	want := "Etablissement  Nom de l'UO  disponibles / installés  Etat  Téléphone\n" +
+		"Département 77\n" +
+		"EG  Unité de dialyse médicalisée  0 / 20  12:47 le 09/08/2024\n" +
+		"EG  Auto dialyse                  1 / 18  12:47 le 09/08/2024\n" +
+		"EG  Centre Lourd                  0 / 24  12:47 le 09/08/2024\n" +
+		"EG  Unité de dialyse médicalisée  0 / 0   15:30 le 06/03/2025\n"
+	if got != want {
+		t.Fatalf("WriteDetail:\ngot\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestWriteDetailMarkers(t *testing.T) {
+	rows := []DetailRow{
+		{Establishment: "EG", UnitName: "A", UnitID: "a", Installed: 5, LastUpdate: t0, Phone: "01 23", Closed: true},
+		{Establishment: "EG", UnitName: "B", UnitID: "b", Available: 2, Installed: 5, LastUpdate: t0, Pooled: true, Comment: "1 place le 11/03 à 10h"},
+		{Establishment: "EG", UnitName: "C", UnitID: "c"},
+	}
+	var b strings.Builder
+	if err := WriteDetail(&b, "93", rows); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 5 || lines[1] != "Département 93" {
+		t.Fatalf("WriteDetail lines: got %q", lines)
+	}
+	if l := lines[2]; !strings.HasSuffix(l, "  "+MarkClosed) || strings.Contains(l, MarkPooled) {
+		t.Errorf("closed unit line %q: want it to end with %q", l, MarkClosed)
+	}
+	if l := lines[3]; !strings.Contains(l, "  "+MarkPooled+" ") || !strings.HasSuffix(l, "  1 place le 11/03 à 10h") || strings.Contains(l, MarkClosed) {
+		t.Errorf("pooled unit line %q: want %q then the comment", l, MarkPooled)
+	}
+	if l := lines[4]; strings.Contains(l, MarkClosed) || strings.Contains(l, MarkPooled) || l != "EG  C  0 / 0" {
+		t.Errorf("plain never-declared unit: got %q, want %q", l, "EG  C  0 / 0")
+	}
+	for _, l := range lines {
+		if strings.HasSuffix(l, " ") {
+			t.Errorf("trailing blanks in %q", l)
+		}
+	}
+}
+
+func TestWriteMatrix(t *testing.T) {
+	l := newLedger(t)
+	l.register("a", "77", "udm", "EG")
+	l.register("b", "75", "centre_lourd", "X")
+	l.declare("a", 0, 20, 0)
+	l.declare("b", 3, 24, 0)
+	var b strings.Builder
+	if err := WriteMatrix(&b, l.a.Matrix()); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	fields := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	for _, want := range []string{
+		"disponibles / installés 75 77 78 91 92 93 94 95 Total",
+		"Dialyse 3 / 24 0 / 20 0 / 0 0 / 0 0 / 0 0 / 0 0 / 0 0 / 0 3 / 44",
+		"Centre lourd 3 / 24 0 / 0 0 / 0 0 / 0 0 / 0 0 / 0 0 / 0 0 / 0 3 / 24",
+		"Unité de dialyse médicalisée 0 / 0 0 / 20 0 / 0 0 / 0 0 / 0 0 / 0 0 / 0 0 / 0 0 / 20",
+		"Total 3 / 24 0 / 20 0 / 0 0 / 0 0 / 0 0 / 0 0 / 0 0 / 0 3 / 44",
+	} {
+		found := false
+		for _, l := range lines {
+			found = found || fields(l) == want
+		}
+		if !found {
+			t.Errorf("no line %q in\n%s", want, b.String())
+		}
+	}
+	if n, want := len(lines), 1+len(domain.Categories)+2+1; n != want {
+		t.Errorf("%d lines, want %d:\n%s", n, want, b.String())
+	}
+	if !strings.HasPrefix(lines[7], "  Centre lourd") {
+		t.Errorf("type rows are not indented: %q", lines[7])
+	}
+	// Columns are aligned: every cell of the Total column starts at the same rune.
+	col := -1
+	for _, l := range lines {
+		i := strings.LastIndex(l, "  ")
+		if c := len([]rune(l[:i])); col < 0 {
+			col = c
+		} else if c != col {
+			t.Errorf("Total column not aligned in %q", l)
+		}
+	}
+}
