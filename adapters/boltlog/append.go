@@ -1,7 +1,6 @@
 package boltlog
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -183,10 +182,14 @@ func (l *Log) drain() {
 }
 
 func (l *Log) commit(group []*appendReq) {
-	var head uint64
+	var newHead uint64
 	var refused error // an atomic request's refusal, which rolls its transaction back
+	overlay := make(map[string]head)
+	checkpointed := false
 	err := l.db.Update(func(tx *bolt.Tx) error {
-		w := writer{events: tx.Bucket(bucketEvents), streams: tx.Bucket(bucketStreams), ids: tx.Bucket(bucketIDs)}
+		w := writer{events: tx.Bucket(bucketEvents), ids: tx.Bucket(bucketIDs), heads: &l.heads, overlay: overlay, dec: newDecoder()}
+		// Positions only grow: full pages halve the pages a commit writes.
+		w.events.FillPercent = 1.0
 		for _, r := range group {
 			r.results = make([]domain.AppendResult, len(r.parts))
 			for i := range r.parts {
@@ -207,7 +210,11 @@ func (l *Log) commit(group []*appendReq) {
 				r.results[i] = res
 			}
 		}
-		head = w.events.Sequence()
+		newHead = w.events.Sequence()
+		if newHead-l.checkpointed >= checkpointEvery {
+			checkpointed = true
+			return checkpoint(tx, &l.heads, overlay, l.dirty)
+		}
 		return nil
 	})
 	for _, r := range group {
@@ -222,8 +229,17 @@ func (l *Log) commit(group []*appendReq) {
 		}
 	}
 	if err == nil {
+		l.heads.merge(overlay)
+		if checkpointed {
+			clear(l.dirty)
+			l.checkpointed = newHead
+		} else {
+			for s := range overlay {
+				l.dirty[s] = struct{}{}
+			}
+		}
 		l.commits.Add(1)
-		l.publish(head)
+		l.publish(newHead)
 	}
 	for _, r := range group {
 		close(r.done)
@@ -236,39 +252,40 @@ type storageError struct{ err error }
 func (e storageError) Error() string { return e.err.Error() }
 
 type writer struct {
-	tx                   *bolt.Tx
-	events, streams, ids *bolt.Bucket
+	events, ids *bolt.Bucket
+	heads       *heads
+	overlay     map[string]head // heads moved by this transaction
+	dec         *decoder
+}
+
+func (w *writer) head(stream string) (head, bool) {
+	if h, ok := w.overlay[stream]; ok {
+		return h, true
+	}
+	return w.heads.get(stream)
 }
 
 // appendPart checks one part against the log and writes it. A refusal
 // writes nothing: every check comes before the first Put.
 func (w *writer) appendPart(p *part) (domain.AppendResult, error) {
-	sb := w.streams.Bucket([]byte(p.stream))
+	h, exists := w.head(p.stream)
 	current := domain.NoStreamRevision
-	if sb != nil {
-		current = int64(sb.Sequence()) - 1
+	if exists {
+		current = int64(h.revision)
 	}
 	conflict := func(reason string) error {
 		return &domain.ConflictError{Stream: p.stream, Expected: p.expected, Actual: current, Reason: reason}
 	}
 	if pos := w.ids.Get(p.ids[0][:]); pos != nil {
-		return w.replayed(p, sb, binary.BigEndian.Uint64(pos), conflict)
+		return w.replayed(p, binary.BigEndian.Uint64(pos), conflict)
 	}
 	for _, id := range p.ids[1:] {
 		if w.ids.Get(id[:]) != nil {
 			return domain.AppendResult{}, conflict("an event id of this append is already stored elsewhere")
 		}
 	}
-	switch {
-	case p.expected == domain.AnyRevision:
-	case int64(p.expected) != current:
+	if p.expected != domain.AnyRevision && int64(p.expected) != current {
 		return domain.AppendResult{}, conflict("")
-	}
-	if sb == nil {
-		var err error
-		if sb, err = w.streams.CreateBucket([]byte(p.stream)); err != nil {
-			return domain.AppendResult{}, storageError{err}
-		}
 	}
 	res := domain.AppendResult{}
 	for i, rec := range p.records {
@@ -276,17 +293,14 @@ func (w *writer) appendPart(p *part) (domain.AppendResult, error) {
 		if err != nil {
 			return domain.AppendResult{}, storageError{err}
 		}
-		rev, err := sb.NextSequence()
-		if err != nil {
-			return domain.AppendResult{}, storageError{err}
+		next := head{last: pos}
+		var prev uint64
+		if exists {
+			next.revision, prev = h.revision+1, h.last
 		}
-		rev-- // bucket sequences start at 1, revisions at 0
-		sealRecord(rec, rev)
+		sealRecord(rec, next.revision, prev)
 		key := u64(pos)
 		if err := w.events.Put(key, rec); err != nil {
-			return domain.AppendResult{}, storageError{err}
-		}
-		if err := sb.Put(u64(rev), key); err != nil {
 			return domain.AppendResult{}, storageError{err}
 		}
 		if err := w.ids.Put(p.ids[i][:], key); err != nil {
@@ -295,41 +309,41 @@ func (w *writer) appendPart(p *part) (domain.AppendResult, error) {
 		if i == 0 {
 			res.FirstPosition = pos
 		}
-		res.LastPosition, res.Revision = pos, int64(rev)
+		h, exists = next, true
+		res.LastPosition, res.Revision = pos, int64(next.revision)
 	}
+	w.overlay[p.stream] = h
 	return res, nil
 }
 
 // replayed answers an append whose first id is stored already: success if
 // the whole append is stored at exactly that place, a conflict otherwise.
-func (w *writer) replayed(p *part, sb *bolt.Bucket, firstPos uint64, conflict func(string) error) (domain.AppendResult, error) {
-	if sb == nil {
+func (w *writer) replayed(p *part, firstPos uint64, conflict func(string) error) (domain.AppendResult, error) {
+	first, err := w.dec.decodeLink(firstPos, w.events.Get(u64(firstPos)))
+	if err != nil {
+		return domain.AppendResult{}, storageError{err}
+	}
+	if first.stream != p.stream {
 		return domain.AppendResult{}, conflict("an event id of this append is already stored in another stream")
 	}
-	rec := w.events.Get(u64(firstPos))
-	if len(rec) < headerLen {
-		return domain.AppendResult{}, storageError{fmt.Errorf("%w at position %d", errCorrupt, firstPos)}
-	}
-	rev := binary.BigEndian.Uint64(rec[offRevision:])
-	if !bytes.Equal(sb.Get(u64(rev)), u64(firstPos)) {
-		return domain.AppendResult{}, conflict("an event id of this append is already stored in another stream")
-	}
-	switch {
-	case p.expected == domain.AnyRevision:
-	case int64(p.expected)+1 != int64(rev):
+	if p.expected != domain.AnyRevision && int64(p.expected)+1 != int64(first.revision) {
 		return domain.AppendResult{}, conflict("")
 	}
 	res := domain.AppendResult{FirstPosition: firstPos}
 	for i, id := range p.ids {
-		key := sb.Get(u64(rev + uint64(i)))
+		key := w.ids.Get(id[:])
 		if key == nil {
 			return domain.AppendResult{}, conflict("append partly stored already")
 		}
-		stored := w.events.Get(key)
-		if len(stored) < headerLen || !bytes.Equal(stored[offID:offID+16], id[:]) {
+		pos := binary.BigEndian.Uint64(key)
+		l, err := w.dec.decodeLink(pos, w.events.Get(key))
+		if err != nil {
+			return domain.AppendResult{}, storageError{err}
+		}
+		if l.stream != p.stream || l.revision != first.revision+uint64(i) {
 			return domain.AppendResult{}, conflict("append partly stored already")
 		}
-		res.LastPosition, res.Revision = binary.BigEndian.Uint64(key), int64(rev)+int64(i)
+		res.LastPosition, res.Revision = pos, int64(l.revision)
 	}
 	return res, nil
 }

@@ -16,10 +16,11 @@ import (
 //	[1:5]    CRC-32C of bytes [5:]
 //	[5:21]   event id
 //	[21:29]  stream revision, uint64 big-endian
-//	[29:37]  recorded-at, Unix nanoseconds, int64 big-endian
-//	[37]     event type code (typeCodes)
-//	[38]     schema version
-//	[39]     source code (sourceCodes)
+//	[29:37]  position of the stream's previous event, 0 for the first
+//	[37:45]  recorded-at, Unix nanoseconds, int64 big-endian
+//	[45]     event type code (typeCodes)
+//	[46]     schema version
+//	[47]     source code (sourceCodes)
 //	then strings as uvarint length + bytes: stream, actor user id,
 //	actor role, actor establishment, correlation id; then the payload.
 const (
@@ -27,11 +28,12 @@ const (
 	offCRC       = 1
 	offID        = 5
 	offRevision  = 21
-	offRecorded  = 29
-	offType      = 37
-	offSchema    = 38
-	offSource    = 39
-	headerLen    = 40
+	offPrev      = 29
+	offRecorded  = 37
+	offType      = 45
+	offSchema    = 46
+	offSource    = 47
+	headerLen    = 48
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -71,8 +73,8 @@ func checkTime(what string, t time.Time) error {
 // errCorrupt marks a record that does not decode: storage damage, not bad input.
 var errCorrupt = errors.New("boltlog: corrupt record")
 
-// encodeRecord appends env's record to dst. The revision and CRC are left
-// for sealRecord, set inside the transaction that assigns the revision.
+// encodeRecord appends env's record to dst. The revision, back link and CRC
+// are left for sealRecord, inside the transaction that assigns them.
 func encodeRecord(dst []byte, env *domain.Envelope) ([]byte, error) {
 	code, ok := typeCodes[env.Type()]
 	if !ok {
@@ -101,9 +103,11 @@ func encodeRecord(dst []byte, env *domain.Envelope) ([]byte, error) {
 	return appendPayload(dst, env.Event)
 }
 
-// sealRecord writes the revision into an encoded record and checksums it.
-func sealRecord(rec []byte, revision uint64) {
+// sealRecord writes the revision and the back link into an encoded record
+// and checksums it.
+func sealRecord(rec []byte, revision, prev uint64) {
 	binary.BigEndian.PutUint64(rec[offRevision:], revision)
+	binary.BigEndian.PutUint64(rec[offPrev:], prev)
 	binary.BigEndian.PutUint32(rec[offCRC:], crc32.Checksum(rec[offID:], castagnoli))
 }
 
@@ -254,13 +258,41 @@ func (r *reader) unit() domain.Unit {
 		Type: r.str(), Name: r.str(), Phone: r.str()}
 }
 
-// decode reads the record stored at position pos into env.
-func (d *decoder) decode(pos uint64, rec []byte, env *domain.Envelope) error {
+// checkRecord verifies the header and checksum of the record at pos.
+func checkRecord(pos uint64, rec []byte) error {
 	if len(rec) < headerLen || rec[0] != recordFormat {
 		return fmt.Errorf("%w at position %d: bad header", errCorrupt, pos)
 	}
 	if binary.BigEndian.Uint32(rec[offCRC:]) != crc32.Checksum(rec[offID:], castagnoli) {
 		return fmt.Errorf("%w at position %d: checksum mismatch", errCorrupt, pos)
+	}
+	return nil
+}
+
+// link is where a record sits in its stream.
+type link struct {
+	stream   string
+	revision uint64
+	prev     uint64
+}
+
+// decodeLink reads only what locates the record at pos in its stream.
+func (d *decoder) decodeLink(pos uint64, rec []byte) (link, error) {
+	if err := checkRecord(pos, rec); err != nil {
+		return link{}, err
+	}
+	r := reader{b: rec[headerLen:]}
+	l := link{stream: d.intern(&r), revision: binary.BigEndian.Uint64(rec[offRevision:]), prev: binary.BigEndian.Uint64(rec[offPrev:])}
+	if r.err != nil {
+		return link{}, fmt.Errorf("%w at position %d: bad stream name", errCorrupt, pos)
+	}
+	return l, nil
+}
+
+// decode reads the record stored at position pos into env.
+func (d *decoder) decode(pos uint64, rec []byte, env *domain.Envelope) error {
+	if err := checkRecord(pos, rec); err != nil {
+		return err
 	}
 	*env = domain.Envelope{Position: pos}
 	copy(env.ID[:], rec[offID:])

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -16,12 +17,13 @@ import (
 
 // Bucket and key names: part of the format, do not change.
 var (
-	bucketMeta    = []byte("meta")
-	bucketEvents  = []byte("events")
-	bucketStreams = []byte("streams")
-	bucketIDs     = []byte("ids")
-	keyFormat     = []byte("format")
-	formatValue   = []byte("dispo-eventlog/1")
+	bucketMeta   = []byte("meta")
+	bucketEvents = []byte("events")
+	bucketHeads  = []byte("heads")
+	bucketIDs    = []byte("ids")
+	keyFormat    = []byte("format")
+	keyHeadsAt   = []byte("heads_at")
+	formatValue  = []byte("dispo-eventlog/1")
 )
 
 // Errors by phase.
@@ -55,6 +57,11 @@ type Log struct {
 
 	head    atomic.Uint64 // last committed position
 	commits atomic.Uint64
+	heads   heads
+	// The committer's own: streams whose head moved since the last
+	// checkpoint, and the position that checkpoint covers.
+	dirty        map[string]struct{}
+	checkpointed uint64
 
 	mu     sync.Mutex
 	notify chan struct{} // closed and replaced at each commit: wakes subscribers
@@ -109,7 +116,8 @@ func Open(path string, opts Options) (l *Log, err error) {
 	case err != nil:
 		return nil, fmt.Errorf("boltlog: open %s: %w", path, err)
 	}
-	l = &Log{db: db, opts: opts, notify: make(chan struct{}), quit: make(chan struct{}), finished: make(chan struct{})}
+	l = &Log{db: db, opts: opts, notify: make(chan struct{}), quit: make(chan struct{}), finished: make(chan struct{}),
+		dirty: make(map[string]struct{})}
 	if err := l.init(exists); err != nil {
 		db.Close()
 		return nil, err
@@ -123,8 +131,11 @@ func Open(path string, opts Options) (l *Log, err error) {
 	return l, nil
 }
 
-// sniff refuses files too short to hold the four pages bbolt always writes,
-// before bbolt maps them (a truncated file must not be read past its end).
+// sniff checks, before bbolt maps the file, that it is long enough for the
+// pages its newest valid meta page claims. bbolt trusts that claim: on a
+// truncated file it touches pages past the end of the mapping, and the
+// process dies of SIGBUS, which no recover can catch. The offsets below are
+// bbolt's meta page layout (internal/common/meta.go, format version 2).
 func sniff(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -135,9 +146,42 @@ func sniff(path string) error {
 	if err != nil {
 		return fmt.Errorf("boltlog: %w", err)
 	}
-	const minPage = 512
-	if fi.Size() < 4*minPage {
-		return fmt.Errorf("%w: %s: %d bytes is too short to be an event log", ErrDamaged, path, fi.Size())
+	const (
+		pageHeader = 16
+		magic      = 0xED0CDAED
+		version    = 2
+		metaLen    = 64
+	)
+	meta := func(off int64) (pageSize, pages, txid uint64, ok bool) {
+		buf := make([]byte, pageHeader+metaLen)
+		if _, err := f.ReadAt(buf, off); err != nil {
+			return 0, 0, 0, false
+		}
+		m := buf[pageHeader:]
+		ne := binary.NativeEndian
+		h := fnv.New64a()
+		h.Write(m[:56])
+		if ne.Uint32(m) != magic || ne.Uint32(m[4:]) != version || ne.Uint64(m[56:]) != h.Sum64() {
+			return 0, 0, 0, false
+		}
+		return uint64(ne.Uint32(m[8:])), ne.Uint64(m[40:]), ne.Uint64(m[48:]), true
+	}
+	var best struct{ pageSize, pages, txid uint64 }
+	found := false
+	consider := func(off int64) {
+		if ps, pages, txid, ok := meta(off); ok && (!found || txid > best.txid) {
+			best.pageSize, best.pages, best.txid, found = ps, pages, txid, true
+		}
+	}
+	consider(0)
+	for ps := int64(1024); ps <= 65536; ps *= 2 {
+		consider(ps)
+	}
+	if !found {
+		return fmt.Errorf("%w: %s: no valid bbolt meta page", ErrDamaged, path)
+	}
+	if need := best.pages * best.pageSize; best.pageSize == 0 || uint64(fi.Size()) < need {
+		return fmt.Errorf("%w: %s: truncated: %d bytes, its meta page needs %d", ErrDamaged, path, fi.Size(), need)
 	}
 	return nil
 }
@@ -149,7 +193,7 @@ func (l *Log) init(exists bool) error {
 			return fmt.Errorf("%w: %s", ErrNotEventLog, l.db.Path())
 		}
 		events := tx.Bucket(bucketEvents)
-		if events == nil || tx.Bucket(bucketStreams) == nil || tx.Bucket(bucketIDs) == nil {
+		if events == nil || tx.Bucket(bucketHeads) == nil || tx.Bucket(bucketIDs) == nil {
 			return fmt.Errorf("%w: %s: missing buckets", ErrDamaged, l.db.Path())
 		}
 		seq := events.Sequence()
@@ -164,6 +208,11 @@ func (l *Log) init(exists bool) error {
 				return fmt.Errorf("%w: %s: %v", ErrDamaged, l.db.Path(), err)
 			}
 		}
+		m, at, err := loadHeads(tx)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrDamaged, l.db.Path(), err)
+		}
+		l.heads.m, l.checkpointed = m, at
 		l.head.Store(seq)
 		return nil
 	}
@@ -186,7 +235,7 @@ func (l *Log) init(exists bool) error {
 				return err
 			}
 		}
-		for _, b := range [][]byte{bucketEvents, bucketStreams, bucketIDs} {
+		for _, b := range [][]byte{bucketEvents, bucketHeads, bucketIDs} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -219,7 +268,12 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	close(l.quit)
 	<-l.finished
-	return l.db.Close()
+	var err error
+	if !l.opts.ReadOnly && len(l.dirty) > 0 {
+		// Spare the next Open the rescan of what followed the last checkpoint.
+		err = l.db.Update(func(tx *bolt.Tx) error { return checkpoint(tx, &l.heads, nil, l.dirty) })
+	}
+	return errors.Join(err, l.db.Close())
 }
 
 // changed returns a channel closed at the next commit (or at Close).

@@ -38,44 +38,47 @@ func (l *Log) readStream(ctx context.Context, stream string, from int64, backwar
 	if !domain.ValidStream(stream) {
 		return nil, domain.Errorf(domain.EInvalid, "invalid stream name %q", stream)
 	}
+	// The head is read before the transaction: everything up to it is
+	// committed, so the transaction sees it all.
+	h, ok := l.heads.get(stream)
+	if !ok {
+		return nil, domain.Errorf(domain.ENotFound, "stream %s not found", stream)
+	}
+	lo, hi := uint64(0), h.revision
+	switch {
+	case !backward && uint64(from) > h.revision:
+		return nil, nil
+	case !backward:
+		lo = uint64(from)
+		if max > 0 && lo+uint64(max)-1 < hi {
+			hi = lo + uint64(max) - 1
+		}
+	case from >= 0 && uint64(from) < hi:
+		hi = uint64(from)
+	}
+	if backward && max > 0 && hi+1 > uint64(max) {
+		lo = hi + 1 - uint64(max)
+	}
 	var out []domain.Envelope
 	err := l.db.View(func(tx *bolt.Tx) error {
-		sb := tx.Bucket(bucketStreams).Bucket([]byte(stream))
-		if sb == nil {
-			return domain.Errorf(domain.ENotFound, "stream %s not found", stream)
-		}
 		events, dec := tx.Bucket(bucketEvents), newDecoder()
-		c := sb.Cursor()
-		var k, v []byte
-		switch {
-		case !backward:
-			k, v = c.Seek(u64(uint64(from)))
-		case from < 0:
-			k, v = c.Last()
-		default:
-			k, v = c.Seek(u64(uint64(from)))
-			if k == nil || binary.BigEndian.Uint64(k) > uint64(from) {
-				k, v = c.Prev()
-			}
+		positions, err := streamPositions(events, dec, stream, h, lo, hi)
+		if err != nil {
+			return err
 		}
-		for ; k != nil && (max <= 0 || len(out) < max); k, v = step(c, backward) {
-			pos := binary.BigEndian.Uint64(v)
-			var env domain.Envelope
-			if err := dec.decode(pos, events.Get(v), &env); err != nil {
+		out = make([]domain.Envelope, len(positions))
+		for i, pos := range positions {
+			j := i
+			if !backward {
+				j = len(positions) - 1 - i
+			}
+			if err := dec.decode(pos, events.Get(u64(pos)), &out[j]); err != nil {
 				return err
 			}
-			out = append(out, env)
 		}
 		return nil
 	})
 	return out, err
-}
-
-func step(c *bolt.Cursor, backward bool) ([]byte, []byte) {
-	if backward {
-		return c.Prev()
-	}
-	return c.Next()
 }
 
 // ReadAll yields every event after position after, in position order, up to

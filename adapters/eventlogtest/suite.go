@@ -72,7 +72,7 @@ func now() time.Time {
 // Env wraps e in an envelope with a fresh id, as a command handler would.
 func Env(e domain.Event) domain.Envelope {
 	return domain.Envelope{
-		ID:            domain.EventID(uuid.New()),
+		ID:            domain.EventID(uuid.Must(uuid.NewV7())),
 		SchemaVersion: domain.CurrentSchema(e.EventType()),
 		RecordedAt:    now(),
 		Actor:         domain.Actor{UserID: "resp-770000001", Role: domain.RoleResponsable, Establishment: "770000001"},

@@ -1,0 +1,93 @@
+package fixturegen_test
+
+import (
+	"fmt"
+	"reflect"
+	"time"
+
+	"dispo/domain"
+)
+
+// logChecker checks envelopes as a log would hold them, one at a time: each
+// valid, positions gapless from 1, times never going back, revisions from 0
+// per stream, and every event exactly what domain.Decide yields for the
+// matching command on the state folded so far.
+type logChecker struct {
+	states   map[string]*domain.UnitState
+	position uint64
+	last     time.Time
+	ids      map[domain.EventID]bool
+}
+
+func newLogChecker() *logChecker {
+	return &logChecker{states: map[string]*domain.UnitState{}, ids: map[domain.EventID]bool{}}
+}
+
+func (c *logChecker) check(env domain.Envelope) error {
+	if err := env.Validate(); err != nil {
+		return fmt.Errorf("position %d: invalid envelope: %v", env.Position, err)
+	}
+	c.position++
+	if env.Position != c.position {
+		return fmt.Errorf("position %d after %d", env.Position, c.position-1)
+	}
+	if c.ids[env.ID] {
+		return fmt.Errorf("position %d: id used twice", env.Position)
+	}
+	c.ids[env.ID] = true
+	if env.RecordedAt.Before(c.last) {
+		return fmt.Errorf("position %d: recorded at %v, before the previous event (%v)", env.Position, env.RecordedAt, c.last)
+	}
+	c.last = env.RecordedAt
+	if env.RecordedAt.Location() != time.UTC {
+		return fmt.Errorf("position %d: recorded-at not in UTC", env.Position)
+	}
+	if env.SchemaVersion != domain.CurrentSchema(env.Type()) {
+		return fmt.Errorf("position %d: schema version %d", env.Position, env.SchemaVersion)
+	}
+	s := c.states[env.Stream]
+	if s == nil {
+		s = &domain.UnitState{}
+		c.states[env.Stream] = s
+	}
+	if want := uint64(s.Revision() + 1); env.Revision != want {
+		return fmt.Errorf("position %d: revision %d in %s, want %d", env.Position, env.Revision, env.Stream, want)
+	}
+	if id, ok := domain.UnitIDFromStream(env.Stream); !ok || (s.Registered() && id != s.Unit().ID) {
+		return fmt.Errorf("position %d: stream %s is not the unit's", env.Position, env.Stream)
+	}
+	evs, err := domain.Decide(s, commandFor(env.Event), env.RecordedAt)
+	if err != nil {
+		return fmt.Errorf("position %d: %s in %s not decidable: %v", env.Position, env.Type(), env.Stream, err)
+	}
+	if len(evs) != 1 || !reflect.DeepEqual(evs[0], env.Event) {
+		return fmt.Errorf("position %d: Decide yields %#v, the log has %#v", env.Position, evs, env.Event)
+	}
+	s.Apply(&env)
+	return nil
+}
+
+// commandFor returns the command whose decision is ev.
+func commandFor(ev domain.Event) domain.Command {
+	switch e := ev.(type) {
+	case domain.UnitRegistered:
+		return domain.RegisterUnit{Unit: e.Unit}
+	case domain.UnitDetailsChanged:
+		return domain.ChangeUnitDetails{Unit: e.Unit}
+	case domain.AvailabilityDeclared:
+		return domain.DeclareAvailability{Available: e.Available, Installed: e.Installed, Closed: e.Closed}
+	case domain.CommentSet:
+		return domain.SetComment{Text: e.Text}
+	case domain.CommentCleared:
+		return domain.ClearComment{}
+	case domain.UnitClosed:
+		return domain.CloseUnit{Reason: e.Reason, Start: e.Start, PlannedEnd: e.PlannedEnd, Reopenable: e.Reopenable}
+	case domain.UnitReopened:
+		return domain.ReopenUnit{}
+	case domain.UnitPooled:
+		return domain.PoolUnit{Pool: e.Pool}
+	case domain.UnitUnpooled:
+		return domain.UnpoolUnit{}
+	}
+	return nil
+}
