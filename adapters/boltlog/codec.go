@@ -224,6 +224,17 @@ func (r *reader) byte() byte {
 	return c
 }
 
+func (r *reader) bool() bool {
+	switch r.byte() {
+	case 0:
+		return false
+	case 1:
+		return true
+	}
+	r.fail()
+	return false
+}
+
 func (r *reader) time() time.Time {
 	switch r.byte() {
 	case 0:
@@ -320,7 +331,7 @@ func (d *decoder) decode(pos uint64, rec []byte, env *domain.Envelope) error {
 	case 5:
 		env.Event = domain.CommentCleared{}
 	case 6:
-		env.Event = domain.UnitClosed{Reason: r.str(), Start: r.time(), PlannedEnd: r.time(), Reopenable: r.byte() == 1}
+		env.Event = domain.UnitClosed{Reason: r.str(), Start: r.time(), PlannedEnd: r.time(), Reopenable: r.bool()}
 	case 7:
 		env.Event = domain.UnitReopened{}
 	case 8:

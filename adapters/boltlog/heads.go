@@ -11,7 +11,7 @@ import (
 // checkpointEvery is how many events may follow the last heads checkpoint.
 // Opening the log rescans at most that many records; a commit that writes
 // a checkpoint pays one page per stream touched since the last one.
-const checkpointEvery = 1 << 16
+var checkpointEvery uint64 = 1 << 16 // a variable only so tests can make it small
 
 // head locates the newest event of a stream.
 type head struct {
