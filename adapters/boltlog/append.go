@@ -10,13 +10,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// AppendRequest is one stream's part of a multi-stream append.
-type AppendRequest struct {
-	Stream   string
-	Expected domain.ExpectedRevision
-	Events   []domain.Envelope
-}
-
 type appendReq struct {
 	parts   []part
 	atomic  bool // several parts: all or nothing, in a transaction of its own
@@ -44,7 +37,7 @@ type part struct {
 // If ctx ends while the commit is in flight, Append returns ctx.Err() and the
 // events may or may not be stored: retry with the same ids to find out.
 func (l *Log) Append(ctx context.Context, stream string, expected domain.ExpectedRevision, events []domain.Envelope) (domain.AppendResult, error) {
-	res, err := l.AppendBatch(ctx, []AppendRequest{{Stream: stream, Expected: expected, Events: events}})
+	res, err := l.AppendBatch(ctx, []domain.AppendRequest{{Stream: stream, Expected: expected, Events: events}})
 	if err != nil {
 		return domain.AppendResult{}, err
 	}
@@ -54,7 +47,7 @@ func (l *Log) Append(ctx context.Context, stream string, expected domain.Expecte
 // AppendBatch appends to several streams in one transaction: all parts are
 // stored or none is. Parts apply in order, so two parts may target the same
 // stream. Import uses it so that positions follow the imported file.
-func (l *Log) AppendBatch(ctx context.Context, reqs []AppendRequest) ([]domain.AppendResult, error) {
+func (l *Log) AppendBatch(ctx context.Context, reqs []domain.AppendRequest) ([]domain.AppendResult, error) {
 	if l.opts.ReadOnly {
 		return nil, fmt.Errorf("boltlog: %s is open read-only", l.Path())
 	}
@@ -97,7 +90,7 @@ func (l *Log) AppendBatch(ctx context.Context, reqs []AppendRequest) ([]domain.A
 
 // encodePart validates and encodes outside the commit, in the caller's
 // goroutine, so the committer only looks things up and writes.
-func encodePart(q AppendRequest) (part, error) {
+func encodePart(q domain.AppendRequest) (part, error) {
 	if !domain.ValidStream(q.Stream) {
 		return part{}, domain.Errorf(domain.EInvalid, "invalid stream name %q", q.Stream)
 	}

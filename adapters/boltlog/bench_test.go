@@ -166,7 +166,7 @@ func benchLog(b *testing.B, n int) string {
 	}
 	defer l.Close()
 	const units = 2000
-	batch := make([]boltlog.AppendRequest, 0, 1000)
+	batch := make([]domain.AppendRequest, 0, 1000)
 	flush := func() {
 		if len(batch) == 0 {
 			return
@@ -188,7 +188,7 @@ func benchLog(b *testing.B, n int) string {
 		default:
 			e = domain.AvailabilityDeclared{Available: i % 5, Installed: 24, Closed: i % 3}
 		}
-		batch = append(batch, boltlog.AppendRequest{Stream: domain.UnitStream(fmt.Sprintf("u%04d", u)),
+		batch = append(batch, domain.AppendRequest{Stream: domain.UnitStream(fmt.Sprintf("u%04d", u)),
 			Expected: domain.AnyRevision, Events: []domain.Envelope{eventlogtest.Env(e)}})
 		if len(batch) == cap(batch) {
 			flush()

@@ -1,0 +1,45 @@
+# dispo: the two commands that matter are `make run` and `make test`.
+GO      ?= go
+BIN     := bin/dispo
+DATA    ?= data
+PKGS    := ./...
+
+.PHONY: run build test test-race bench fuzz lint check-imports fixtures clean
+
+run: build ## build, then replay the demo ledger (embedded log in $(DATA))
+	@test -s $(DATA)/events.db || ./$(BIN) import --data $(DATA) eventlog-fixtures/idf-dialyse.jsonl
+	./$(BIN) replay --data $(DATA)
+
+build:
+	$(GO) build -o $(BIN) ./cmd/dispo
+
+test: lint check-imports ## every test, as CI runs them
+	$(GO) test -count=1 $(PKGS)
+
+test-race:
+	$(GO) test -race -count=1 $(PKGS)
+
+# Benchmarks print each figure beside its floor (fsync rate, raw cursor scan).
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1x -count=1 ./adapters/boltlog/ ./projections/ ./adapters/jsonl/ ./cmd/dispo/ | tee bench.out
+
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeRecord -fuzztime=$(FUZZTIME) ./adapters/boltlog/
+	$(GO) test -run='^$$' -fuzz=FuzzUnmarshal -fuzztime=$(FUZZTIME) ./adapters/jsonl/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeEvent -fuzztime=$(FUZZTIME) ./domain/
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+# domain is the shared vocabulary: standard library only.
+check-imports:
+	@bad=$$($(GO) list -f '{{join .Imports "\n"}}' ./domain/ | grep '\.' || true); \
+	if [ -n "$$bad" ]; then echo "domain imports non-standard packages:"; echo "$$bad"; exit 1; fi
+
+fixtures:
+	$(GO) run ./cmd/dispo-fixtures -out eventlog-fixtures
+
+clean:
+	rm -rf bin bench.out
