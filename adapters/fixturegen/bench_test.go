@@ -8,7 +8,7 @@ import (
 	"dispo/adapters/jsonl"
 )
 
-// Large is the configuration of a benchmark-sized log: a million events.
+// large is the configuration of a benchmark-sized log: a million events.
 func large() fixturegen.Config {
 	cfg := fixturegen.DefaultIleDeFrance()
 	cfg.Units = 2000

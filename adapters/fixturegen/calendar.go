@@ -22,6 +22,13 @@ func wall(y int, m time.Month, d, hh, mm int) time.Time {
 	return time.Date(y, m, d, hh, mm, 0, 0, paris).UTC()
 }
 
+// onDay returns the instant of hh:mm, Paris time, on the day of t: unlike
+// adding hours to midnight, right on the days clocks change too.
+func onDay(t time.Time, hh, mm int) time.Time {
+	y, m, d := t.In(paris).Date()
+	return time.Date(y, m, d, hh, mm, 0, 0, paris).UTC()
+}
+
 // midnight returns the Paris midnight starting the day of t, days later.
 func midnight(t time.Time, days int) time.Time {
 	y, m, d := t.In(paris).Date()

@@ -11,7 +11,7 @@ type Config struct {
 	Seed  uint64    // everything random derives from it
 	Units int       // dialysis units, grouped into establishments of 1 to 4
 	Weeks int       // length of the window
-	Start time.Time // start of the window; office hours are Paris time
+	Start time.Time // the window starts at midnight, Paris time, of Start's day in Paris
 
 	// Events, when > 0, makes the log exactly that long (unless every unit
 	// stops first): generation goes on past the window as far as needed, and

@@ -201,7 +201,7 @@ func plan(cfg Config, r *rand.Rand, src *rand.ChaCha8, ests []*establishment, st
 		if len(eligible) > 0 { // Validate cannot tell; a small directory may have none
 			e := eligible[r.IntN(len(eligible))]
 			p := &pool{id: "pool-" + e.finess}
-			join := week(1, 1).Add(10 * time.Hour).UTC() // Tuesday of the second week, 10:00
+			join := onDay(week(1, 1), 10, 0) // Tuesday of the second week
 			corr := newUUID(src).String()
 			for _, u := range e.units[:cfg.Pool] {
 				u.agenda = append(u.agenda, action{at: join, kind: actPool, pool: p, corr: corr})
@@ -209,7 +209,7 @@ func plan(cfg Config, r *rand.Rand, src *rand.ChaCha8, ests []*establishment, st
 			}
 			if cfg.Pool >= 3 {
 				u := e.units[cfg.Pool-1]
-				leave := week(cfg.Weeks*2/3, 3).Add(14 * time.Hour).UTC() // a Thursday, 14:00
+				leave := onDay(week(cfg.Weeks*2/3, 3), 14, 0) // a Thursday
 				u.agenda = append(u.agenda, action{at: leave, kind: actUnpool, corr: newUUID(src).String()})
 			}
 		}
@@ -234,12 +234,12 @@ func plan(cfg Config, r *rand.Rand, src *rand.ChaCha8, ests []*establishment, st
 		closeAt := clock(r, day)
 		c := domain.UnitClosed{Reason: closureReasons[r.IntN(len(closureReasons))], Reopenable: true}
 		if r.IntN(2) == 0 {
-			c.Start = day.Add(7 * time.Hour).UTC() // the trouble began this morning
+			c.Start = onDay(day, 7, 0) // the trouble began this morning
 		} else {
 			c.Start = closeAt.Truncate(time.Minute)
 		}
 		days := between(r, 2, 15)
-		c.PlannedEnd = midnight(day, days).Add(18 * time.Hour).UTC()
+		c.PlannedEnd = onDay(midnight(day, days), 18, 0)
 		reopen := midnight(day, max(1, days+between(r, -1, 2)))
 		for !u.office.works(reopen) {
 			reopen = midnight(reopen, 1)

@@ -42,7 +42,7 @@ func newRegion(cfg Config) *region {
 	g := &region{
 		cfg:          cfg,
 		end:          midnight(start, 7*cfg.Weeks).UTC(),
-		registration: start.Add(6*time.Hour + 5*time.Minute).UTC(),
+		registration: onDay(start, 6, 5),
 		stamp:        stamper{ids: chacha(cfg.Seed, "ids")},
 	}
 	dirSrc := chacha(cfg.Seed, "directory")

@@ -25,7 +25,6 @@ type unitGen struct {
 	installed, closed, free int // what it last declared (free: its own count)
 	usuallyFree             int
 	comment                 bool
-	isClosed                bool
 	pool                    *pool
 	registered              bool
 	revision                uint64    // of the unit's stream's next event
@@ -119,8 +118,10 @@ func (u *unitGen) step(at time.Time, importCorr string) group {
 		return group{at: at, actor: admin, source: domain.SourceManual, corr: a.corr,
 			events: []domain.Event{domain.UnitPooled{Pool: a.pool.id}}}
 	case actUnpool:
-		u.pool.leave(u)
-		u.pool = nil
+		if u.pool != nil {
+			u.pool.leave(u)
+			u.pool = nil
+		}
 		return group{at: at, actor: admin, source: domain.SourceManual, corr: a.corr,
 			events: []domain.Event{domain.UnitUnpooled{}}}
 	case actDetails:
@@ -128,13 +129,11 @@ func (u *unitGen) step(at time.Time, importCorr string) group {
 		return group{at: at, actor: admin, source: domain.SourceManual,
 			events: []domain.Event{domain.UnitDetailsChanged{Unit: a.unit}}}
 	case actClose:
-		u.isClosed = true
-		u.next = time.Time{}
+		u.next = time.Time{} // saisie bloquée: nothing until the reopening, if any
 		return group{at: at, actor: u.declarant(), source: u.est.source, events: []domain.Event{a.closure}}
 	case actReopen:
 		// Reopening is one request with the counts the unit starts again with,
 		// so that it is never open without a declaration of the day.
-		u.isClosed = false
 		g := u.declare(at)
 		g.events = append([]domain.Event{domain.UnitReopened{}}, g.events...)
 		return g

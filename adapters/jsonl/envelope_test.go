@@ -150,6 +150,23 @@ func TestUnmarshalGood(t *testing.T) {
 	}
 }
 
+// Keys are found whatever the blanks and whatever the strings hold.
+func TestUnmarshalTrickyText(t *testing.T) {
+	line := "\t{ \"id\" :\"3f1c0a52-9a4e-4b8e-8d0b-5b1f2a6c7d03\", \"stream\":\"unit-77-EG-02\",\"type\":\"comment.set\"," +
+		"\"schema_version\":1 ,\"position\":7,\"revision\" : 2,\"recorded_at\":\"2024-08-09T10:47:00Z\"," +
+		"\"actor\":{ },\"source\":\"manual\",\"data\": {\"text\" : \"a \\\"}{\\\", \\\"id\\\": [b] \\\\\"} } \r"
+	env, err := jsonl.Unmarshal([]byte(line))
+	if err != nil {
+		t.Fatalf("Unmarshal(%s): %v", line, err)
+	}
+	if got, want := env.Event, (domain.CommentSet{Text: `a "}{", "id": [b] \`}); got != want {
+		t.Fatalf("event = %#v, want %#v", got, want)
+	}
+	if env.Position != 7 || env.Revision != 2 || env.Actor != (domain.Actor{}) {
+		t.Fatalf("envelope = %+v", env)
+	}
+}
+
 func TestUnmarshalRefuses(t *testing.T) {
 	replace := func(old, new string) string {
 		if !strings.Contains(goodLine, old) {
@@ -169,12 +186,14 @@ func TestUnmarshalRefuses(t *testing.T) {
 		{"not an object", `[1,2]`, "must be a JSON object"},
 		{"null", `null`, "must be a JSON object"},
 		{"malformed JSON", goodLine[:len(goodLine)-1], "line ends before the envelope"},
-		{"missing comma", replace(`,"stream"`, ` "stream"`), "malformed JSON at byte 45"},
+		{"missing comma", replace(`,"stream"`, ` "stream"`), "malformed JSON at byte 46"},
 		{"trailing garbage", goodLine + ` x`, "trailing data after the envelope"},
 		{"two objects", goodLine + goodLine, "trailing data after the envelope"},
 		{"unknown key", replace(`"source"`, `"sauce":1,"source"`), `unknown key "sauce"`},
 		{"key in another case", replace(`"stream"`, `"Stream"`), `unknown key "Stream"`},
 		{"repeated key", replace(`"source"`, `"stream":"unit-x","source"`), `key "stream" appears twice`},
+		{"key written with escapes", replace(`"stream"`, `"str\u0065am"`), `key "str\\u0065am" in the line is written with escapes`},
+		{"actor not an object", replace(`{"user_id":"resp-770110054-1","role":"responsable","establishment":"770110054"}`, `"resp"`), "actor must be an object, not string"},
 		{"unknown actor key", replace(`"role"`, `"name":"Jo","role"`), `unknown key "name" in actor`},
 		{"missing id", replace(`"id":"3f1c0a52-9a4e-4b8e-8d0b-5b1f2a6c7d03",`, ``), "id is missing"},
 		{"missing data", replace(`,"data":{"available":1,"installed":18,"closed":2}`, ``), "data is missing"},
@@ -209,7 +228,7 @@ func TestUnmarshalRefuses(t *testing.T) {
 		{"closure end before start", withEvent("unit.closed", `{"reason":"Travaux","start":"2024-09-01T08:00:00Z","planned_end":"2024-08-01T08:00:00Z","reopenable":true}`),
 			"planned end must be after the start"},
 		{"closure time out of range", withEvent("unit.closed", `{"reason":"Travaux","start":"0000-01-01T00:30:00+01:00","reopenable":true}`),
-			"closure times must be within years 0000-9999"},
+			"must be within years 0000-9999"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -23,48 +22,62 @@ func Unmarshal(line []byte) (domain.Envelope, error) {
 	if !utf8.Valid(line) {
 		return domain.Envelope{}, invalid("invalid UTF-8 at byte %d", invalidUTF8At(line))
 	}
+	if !json.Valid(line) {
+		return domain.Envelope{}, syntaxError(line)
+	}
 	if at := loneSurrogate(line); at >= 0 {
 		return domain.Envelope{}, invalid("escape %s at byte %d is half a UTF-16 surrogate pair, not a character", line[at:at+6], at)
 	}
-	var w wireEnvelope
-	dec := json.NewDecoder(bytes.NewReader(line))
-	// Keys are decoded one by one rather than through struct tags: encoding/json
-	// matches tags case-insensitively and lets a repeated key win silently,
-	// which a strict interchange format must not.
-	err := decodeObject(dec, "the line", false, func(key string) error {
-		switch key {
-		case "id":
-			return decodeValue(dec, key, "a string", &w.ID)
-		case "stream":
-			return decodeValue(dec, key, "a string", &w.Stream)
-		case "type":
-			return decodeValue(dec, key, "a string", &w.Type)
-		case "schema_version":
-			return decodeValue(dec, key, "a whole number", &w.SchemaVersion)
-		case "position":
-			return decodeValue(dec, key, "a whole number >= 0", &w.Position)
-		case "revision":
-			return decodeValue(dec, key, "a whole number >= 0", &w.Revision)
-		case "recorded_at":
-			return decodeValue(dec, key, "an RFC 3339 time string", &w.RecordedAt)
-		case "actor":
-			return decodeActor(dec, &w.Actor)
-		case "source":
-			return decodeValue(dec, key, "a string", &w.Source)
-		case "correlation_id":
-			return decodeValue(dec, key, "a string", &w.CorrelationID)
-		case "data":
-			return decodeValue(dec, key, "an object", &w.Data)
-		}
-		return invalid("unknown key %q", key)
-	})
-	if err != nil {
+	// encoding/json matches keys case-insensitively and lets a repeated key
+	// win silently, which a strict interchange format must not allow: keys
+	// are checked first, on the raw text.
+	if err := checkKeys(line); err != nil {
 		return domain.Envelope{}, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return domain.Envelope{}, invalid("trailing data after the envelope at byte %d", dec.InputOffset())
+	var w wireEnvelope
+	if err := json.Unmarshal(line, &w); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return domain.Envelope{}, invalid("%s must be %s, not %s", te.Field, valueKinds[te.Field], te.Value)
+		}
+		return domain.Envelope{}, invalid("%v", err)
 	}
 	return w.envelope()
+}
+
+// valueKinds describes the value each key takes, for errors.
+var valueKinds = map[string]string{
+	"id":                  "a string",
+	"stream":              "a string",
+	"type":                "a string",
+	"schema_version":      "a whole number",
+	"position":            "a whole number >= 0",
+	"revision":            "a whole number >= 0",
+	"recorded_at":         "an RFC 3339 time string",
+	"actor":               "an object",
+	"actor.user_id":       "a string",
+	"actor.role":          "a string",
+	"actor.establishment": "a string",
+	"source":              "a string",
+	"correlation_id":      "a string",
+	"data":                "an object",
+}
+
+// syntaxError describes why line, which is not valid JSON, is not.
+func syntaxError(line []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	var v json.RawMessage
+	if err := dec.Decode(&v); err != nil {
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &se):
+			return invalid("malformed JSON at byte %d: %v", se.Offset, se)
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return invalid("malformed JSON: the line ends before the envelope does")
+		}
+		return invalid("malformed JSON: %v", err)
+	}
+	return invalid("trailing data after the envelope at byte %d", dec.InputOffset())
 }
 
 // envelope checks the decoded keys and builds the envelope they describe.
@@ -107,9 +120,8 @@ func (w *wireEnvelope) envelope() (domain.Envelope, error) {
 		return domain.Envelope{}, invalid("unknown event type %q", w.Type)
 	case v != w.SchemaVersion:
 		return domain.Envelope{}, invalid("schema_version %d is not supported for %s (current: %d)", w.SchemaVersion, w.Type, v)
-	}
-	if err := checkPayloadKeys(w.Data); err != nil {
-		return domain.Envelope{}, err
+	case w.Data[0] != '{':
+		return domain.Envelope{}, invalid("data must be a JSON object")
 	}
 	ev, err := domain.DecodeEvent(w.Type, w.SchemaVersion, w.Data)
 	if err != nil {
@@ -138,102 +150,6 @@ func (w *wireEnvelope) envelope() (domain.Envelope, error) {
 		return domain.Envelope{}, invalid("%s", domain.ErrorMessage(err))
 	}
 	return env, nil
-}
-
-// checkPayloadKeys checks that data is an object whose keys are unique and
-// exact. domain.DecodeEvent refuses unknown keys but, being encoding/json,
-// takes "Available" for "available" and lets a repeated key win. Payload keys
-// are flat lower-case snake_case, so a key of [a-z0-9_] that DecodeEvent
-// accepts is exactly a payload key.
-func checkPayloadKeys(data json.RawMessage) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	return decodeObject(dec, "data", false, func(key string) error {
-		for i := 0; i < len(key); i++ {
-			if c := key[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-				return invalid("data: unknown key %q", key)
-			}
-		}
-		var skip json.RawMessage
-		return decodeValue(dec, "data."+key, "a JSON value", &skip)
-	})
-}
-
-func decodeActor(dec *json.Decoder, a *wireActor) error {
-	return decodeObject(dec, "actor", true, func(key string) error {
-		switch key {
-		case "user_id":
-			return decodeValue(dec, "actor.user_id", "a string", &a.UserID)
-		case "role":
-			return decodeValue(dec, "actor.role", "a string", &a.Role)
-		case "establishment":
-			return decodeValue(dec, "actor.establishment", "a string", &a.Establishment)
-		}
-		return invalid("unknown key %q in actor", key)
-	})
-}
-
-// decodeObject reads a JSON object from dec, calling field for each key with
-// dec positioned on its value; field must consume the value. Keys must be
-// unique. If nullable, a null stands for an absent object.
-func decodeObject(dec *json.Decoder, what string, nullable bool, field func(key string) error) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return malformed(dec, err)
-	}
-	if tok == nil && nullable {
-		return nil
-	}
-	if tok != json.Delim('{') {
-		return invalid("%s must be a JSON object", what)
-	}
-	var seen []string
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return malformed(dec, err)
-		}
-		key, ok := tok.(string)
-		if !ok { // the decoder only hands out string keys; be safe anyway
-			return invalid("%s: expected a key at byte %d", what, dec.InputOffset())
-		}
-		if slices.Contains(seen, key) {
-			return invalid("key %q appears twice in %s", key, what)
-		}
-		seen = append(seen, key)
-		if err := field(key); err != nil {
-			return err
-		}
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return malformed(dec, err)
-	}
-	return nil
-}
-
-// decodeValue decodes the value of key into v, saying what was expected if
-// the value is of the wrong kind.
-func decodeValue(dec *json.Decoder, key, want string, v any) error {
-	err := dec.Decode(v)
-	var te *json.UnmarshalTypeError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &te):
-		return invalid("%s must be %s, not %s", key, want, te.Value)
-	}
-	return malformed(dec, err)
-}
-
-// malformed describes a JSON syntax error.
-func malformed(dec *json.Decoder, err error) error {
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &se):
-		return invalid("malformed JSON at byte %d: %v", se.Offset, se)
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return invalid("malformed JSON: the line ends before the envelope does")
-	}
-	return invalid("malformed JSON at byte %d: %v", dec.InputOffset(), err)
 }
 
 func invalid(format string, args ...any) error {

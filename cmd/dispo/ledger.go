@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"dispo/adapters/boltlog"
 	"dispo/adapters/jsonl"
 	"dispo/projections"
 )
@@ -129,15 +130,9 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 	start := time.Now()
 	p := &progress{w: env.Stderr, what: "replayed", now: env.Now, last: env.Now()}
 	a := projections.NewAvailability()
-	n := 0
-	for ev, err := range l.ReadAll(ctx, 0) {
-		if err != nil {
-			return err
-		}
-		a.Apply(&ev)
-		if n++; n%65536 == 0 {
-			p.tick(n)
-		}
+	n, err := replay(ctx, l, a, p.tick)
+	if err != nil {
+		return err
 	}
 	elapsed := time.Since(start)
 	fmt.Fprintf(env.Stderr, "replayed %d events in %s (%.0f events/s)\n", n, elapsed.Round(time.Microsecond), float64(n)/elapsed.Seconds())
@@ -170,4 +165,19 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "\nObligation hebdomadaire manquée: %d unités\n", len(f.Missed))
 	return nil
+}
+
+// replay folds every event of l into a, calling tick now and then.
+func replay(ctx context.Context, l *boltlog.Log, a *projections.Availability, tick func(int)) (int, error) {
+	n := 0
+	for ev, err := range l.ReadAll(ctx, 0) {
+		if err != nil {
+			return n, err
+		}
+		a.Apply(&ev)
+		if n++; n%65536 == 0 {
+			tick(n)
+		}
+	}
+	return n, nil
 }

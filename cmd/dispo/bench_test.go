@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"dispo/adapters/boltlog"
+	"dispo/adapters/fixturegen"
+	"dispo/adapters/jsonl"
+	"dispo/domain"
+	"dispo/projections"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+const (
+	benchEvents = 1_000_000
+	benchUnits  = 2_000
+)
+
+// benchLog writes (once per machine, in the temp dir) a log of benchEvents
+// events over benchUnits units from the fixture generator.
+func benchLog(b *testing.B) string {
+	b.Helper()
+	cfg := fixturegen.DefaultIleDeFrance()
+	cfg.Units, cfg.Events = benchUnits, benchEvents
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("dispo-bench-%d-%d-%d.db", cfg.Seed, cfg.Units, cfg.Events))
+	if l, err := boltlog.Open(path, boltlog.Options{ReadOnly: true}); err == nil {
+		h, _ := l.Head(context.Background())
+		l.Close()
+		if h == benchEvents {
+			return path
+		}
+	}
+	os.Remove(path)
+	gen, err := fixturegen.IleDeFrance(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := boltlog.Open(path, boltlog.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	var reqs []domain.AppendRequest
+	n := 0
+	flush := func() {
+		if _, err := l.AppendBatch(context.Background(), reqs); err != nil {
+			b.Fatal(err)
+		}
+		reqs = reqs[:0]
+	}
+	for env := range gen {
+		reqs = append(reqs, domain.AppendRequest{Stream: env.Stream, Expected: domain.Exact(int64(env.Revision) - 1), Events: []domain.Envelope{env}})
+		if n++; len(reqs) == 10_000 {
+			flush()
+		}
+	}
+	if len(reqs) > 0 {
+		flush()
+	}
+	return path
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkReplay1M: a fresh open and a replay of 1 M events through every
+// projection, decoding included. Goal >= 1,000,000 events/s. Beside it, in
+// the same run, the floor: bbolt's cursor walking the same keys, decoding
+// nothing.
+func BenchmarkReplay1M(b *testing.B) {
+	path := benchLog(b)
+	floor := scanRate(b, path)
+	var a *projections.Availability
+	var n int
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		l, err := boltlog.Open(path, boltlog.Options{ReadOnly: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		a = projections.NewAvailability()
+		if n, err = replay(context.Background(), l, a, func(int) {}); err != nil {
+			b.Fatal(err)
+		}
+		l.Close()
+	}
+	rate := float64(n*b.N) / time.Since(start).Seconds()
+	b.StopTimer()
+	// The projections' footprint: the heap with them minus the heap without.
+	units := len(a.Units())
+	with := heapInUse()
+	runtime.KeepAlive(a)
+	a = nil
+	heap := float64(with) - float64(heapInUse())
+	b.ReportMetric(rate, "events/s")
+	b.ReportMetric(floor, "floor-scan-events/s")
+	b.ReportMetric(rate/floor, "ratio-to-floor")
+	b.ReportMetric(heap/(1<<20), "projection-heap-MiB")
+	b.ReportMetric(heap/float64(units), "bytes/unit")
+}
+
+func scanRate(b *testing.B, path string) float64 {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	start, n := time.Now(), 0
+	db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket([]byte("events")).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			n += len(v) & 1
+			n++
+		}
+		return nil
+	})
+	return float64(benchEvents) / time.Since(start).Seconds()
+}
+
+// BenchmarkReplayJSON1M is the alternative measured against the binary
+// records: the same events decoded from their JSONL form (as a log storing
+// JSON would) and folded.
+func BenchmarkReplayJSON1M(b *testing.B) {
+	path := benchLog(b)
+	l, err := boltlog.Open(path, boltlog.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lines [][]byte
+	for env, err := range l.ReadAll(context.Background(), 0) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		line, err := jsonl.Marshal(&env)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lines = append(lines, line)
+	}
+	l.Close()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		a := projections.NewAvailability()
+		for _, line := range lines {
+			env, err := jsonl.Unmarshal(line)
+			if err != nil {
+				b.Fatal(err)
+			}
+			a.Apply(&env)
+		}
+	}
+	b.ReportMetric(float64(len(lines)*b.N)/time.Since(start).Seconds(), "events/s")
+}

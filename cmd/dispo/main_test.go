@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// dispo runs a command line in-process, as main would, and returns its exit
+// status, standard output and standard error.
+func dispo(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	env := &Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut,
+		Now:    func() time.Time { return time.Date(2025, 3, 6, 15, 0, 0, 0, time.UTC) },
+		Getenv: func(string) string { return "" }}
+	code := env.run(context.Background(), args)
+	return code, out.String(), errOut.String()
+}
+
+const fixtures = "../../eventlog-fixtures/"
+
+func mustDispo(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out, errOut := dispo(t, "", args...)
+	if code != 0 {
+		t.Fatalf("dispo %s: exit %d\n%s", strings.Join(args, " "), code, errOut)
+	}
+	return out
+}
+
+// The "done when" of the core: import the seed's table, replay, see its rows.
+func TestImportThenReplayPrintsTheSeedTable(t *testing.T) {
+	data := t.TempDir()
+	out := mustDispo(t, "import", "--data", data, fixtures+"seed-77.jsonl")
+	if !strings.Contains(out, "13 appended") {
+		t.Fatalf("import said %q", out)
+	}
+	out = mustDispo(t, "replay", "--data", data)
+	want := []string{
+		"Département 77",
+		"EG  Unité de dialyse médicalisée  0 / 20  12:47 le 09/08/2024",
+		"EG  Auto dialyse                  1 / 18  12:47 le 09/08/2024",
+		"EG  Centre Lourd                  0 / 24  12:47 le 09/08/2024",
+		"EG  Unité de dialyse médicalisée  0 / 0   15:30 le 06/03/2025",
+	}
+	at := 0
+	for _, w := range want {
+		i := strings.Index(out[at:], w)
+		if i < 0 {
+			t.Fatalf("replay output lacks %q (in order):\n%s", w, out)
+		}
+		at += i + len(w)
+	}
+}
+
+func TestImportIsIdempotent(t *testing.T) {
+	data := t.TempDir()
+	mustDispo(t, "import", "--data", data, fixtures+"idf-dialyse.jsonl")
+	before := mustDispo(t, "export", "--data", data)
+	out := mustDispo(t, "import", "--data", data, fixtures+"idf-dialyse.jsonl")
+	if !strings.Contains(out, " 0 appended") {
+		t.Fatalf("second import said %q", out)
+	}
+	if after := mustDispo(t, "export", "--data", data); after != before {
+		t.Fatal("second import changed the log")
+	}
+}
+
+// Export re-imports to an identical log: same ids, streams, revisions, positions.
+func TestExportReimportsIdentically(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	mustDispo(t, "import", "--data", a, fixtures+"idf-dialyse.jsonl")
+	first := filepath.Join(t.TempDir(), "first.jsonl")
+	mustDispo(t, "export", "--data", a, "--out", first)
+	mustDispo(t, "import", "--data", b, first)
+	second := mustDispo(t, "export", "--data", b)
+	want, err := os.ReadFile(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second != string(want) {
+		t.Fatal("export of the re-imported log differs from the first export")
+	}
+	fixture, _ := os.ReadFile(fixtures + "idf-dialyse.jsonl")
+	if !bytes.Equal(fixture, want) {
+		t.Fatal("export of the imported fixture differs from the fixture")
+	}
+}
+
+func TestBadImportAppendsNothing(t *testing.T) {
+	seed, err := os.ReadFile(fixtures + "seed-77.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(seed)), "\n")
+	data := t.TempDir()
+	mustDispo(t, "import", "--data", data, fixtures+"seed-77.jsonl")
+	before := mustDispo(t, "export", "--data", data)
+
+	closeLine := `{"id":"6f1c0a52-9a4e-4b8e-8d0b-5b1f2a6c7d90","stream":"unit-nope","type":"unit.reopened","schema_version":1,"recorded_at":"2025-03-07T10:00:00Z","source":"import","data":{}}`
+	for _, tc := range []struct {
+		name, file, want string
+	}{
+		{"malformed third line", strings.Join([]string{lines[0], lines[1], "{not json", lines[2]}, "\n"), "line 3"},
+		{"unknown event type", strings.Replace(lines[0], `"unit.registered"`, `"unit.exploded"`, 1), "line 1"},
+		{"invalid UTF-8", strings.Replace(lines[0], "EG", "E\xffG", 1), "line 1"},
+		{"event of an unregistered unit", closeLine, "not registered"},
+		{"the same id twice", lines[0] + "\n" + lines[0], "line 2"},
+		{"empty input", "", ""},
+	} {
+		code, _, errOut := dispo(t, tc.file, "import", "--data", data, "-")
+		if tc.want == "" {
+			continue
+		}
+		if code != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 1 naming %q", tc.name, code, errOut, tc.want)
+		}
+		if after := mustDispo(t, "export", "--data", data); after != before {
+			t.Fatalf("%s: a refused import changed the log", tc.name)
+		}
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--help"}, 0, "Commands:"},
+		{[]string{"import", "--help"}, 0, "Usage: dispo import"},
+		{[]string{"replay", "-h"}, 0, "--department"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"import"}, 2, "Usage: dispo import"},
+		{[]string{"import", "--bogus", "x"}, 2, "flag provided but not defined"},
+		{[]string{"replay", "--data", "/nonexistent/dir"}, 1, "no event log there"},
+		{[]string{"replay", "--at", "yesterday"}, 1, "RFC 3339"},
+		{[]string{"import", "/nonexistent/file.jsonl"}, 1, "no such file"},
+	} {
+		code, out, errOut := dispo(t, "", tc.args...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("dispo %v: exit %d, output %q; want exit %d with %q", tc.args, code, out+errOut, tc.code, tc.want)
+		}
+	}
+}
+
+func TestForeignFileAsLog(t *testing.T) {
+	data := t.TempDir()
+	if err := os.WriteFile(filepath.Join(data, "events.db"), bytes.Repeat([]byte("not a log\n"), 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := dispo(t, "", "import", "--data", data, fixtures+"seed-77.jsonl")
+	if code != 1 || !strings.Contains(errOut, "damaged or foreign file") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
