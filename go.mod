@@ -7,4 +7,9 @@ require (
 	go.etcd.io/bbolt v1.4.3
 )
 
-require golang.org/x/sys v0.29.0 // indirect
+require (
+	github.com/gorilla/mux v1.8.1 // indirect
+	github.com/prometheus/client_golang v1.25.0 // indirect
+	golang.org/x/crypto v0.59.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)
