@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"reflect"
+	"time"
+)
 
 // Closure is an ongoing "indisponibilité totale".
 type Closure struct {
@@ -92,6 +95,9 @@ type (
 	ChangeUnitDetails   struct{ Unit Unit }
 	DeclareAvailability struct {
 		Available, Installed, Closed int
+		// Comment, if not nil, is set (or cleared when empty) with the
+		// declaration, in the same append: the "Mise à jour" form sends both.
+		Comment *string
 	}
 	SetComment   struct{ Text string }
 	ClearComment struct{}
@@ -116,6 +122,15 @@ func Decide(s *UnitState, cmd Command, now time.Time) ([]Event, error) {
 	}
 	if cmd == nil {
 		return nil, Errorf(EInvalid, "no command")
+	}
+	// The commands' methods have value receivers, so a pointer to a command
+	// is a Command too: decide it as the command it points to (a nil one
+	// would panic, and *RegisterUnit would not be seen as a registration).
+	if v := reflect.ValueOf(cmd); v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil, Errorf(EInvalid, "no command")
+		}
+		cmd = v.Elem().Interface().(Command)
 	}
 	if _, ok := cmd.(RegisterUnit); !ok && !s.registered {
 		return nil, Errorf(ENotFound, "unit not found")
@@ -156,7 +171,15 @@ func (c DeclareAvailability) decide(s *UnitState, _ time.Time) ([]Event, error) 
 		return nil, Errorf(EUnitClosed, "unit %s is closed (indisponibilité totale, saisie bloquée) since %s: %s",
 			s.unit.ID, s.closure.Start.Format(time.RFC3339), s.closure.Reason)
 	}
-	return one(AvailabilityDeclared{Available: c.Available, Installed: c.Installed, Closed: c.Closed})
+	evs := []Event{AvailabilityDeclared{Available: c.Available, Installed: c.Installed, Closed: c.Closed}}
+	switch {
+	case c.Comment == nil, *c.Comment == s.comment:
+	case *c.Comment == "":
+		evs = append(evs, CommentCleared{})
+	default:
+		evs = append(evs, CommentSet{Text: *c.Comment})
+	}
+	return evs, nil
 }
 
 func (c SetComment) decide(s *UnitState, _ time.Time) ([]Event, error) {
@@ -199,6 +222,9 @@ func (ReopenUnit) decide(s *UnitState, _ time.Time) ([]Event, error) {
 }
 
 func (c PoolUnit) decide(s *UnitState, _ time.Time) ([]Event, error) {
+	if err := (UnitPooled{Pool: c.Pool}).Validate(); err != nil {
+		return nil, err // before the comparison: "" is no pool, not a conflict
+	}
 	if s.pool == c.Pool {
 		return nil, Errorf(EConflict, "unit %s is already in pool %s", s.unit.ID, c.Pool)
 	}

@@ -124,6 +124,10 @@ func (e *Envelope) Validate() error {
 	case len(e.Actor.UserID) > 128 || !ValidText(e.Actor.UserID) || len(e.Actor.Establishment) > 128 || !ValidText(e.Actor.Establishment):
 		return Errorf(EInvalid, "invalid actor")
 	}
+	if CurrentSchema(e.Event.EventType()) == 0 {
+		// No log could decode it back: DecodeEvent knows only the domain's types.
+		return Errorf(EInvalid, "unknown event type %q", e.Event.EventType())
+	}
 	if e.SchemaVersion != 0 && e.SchemaVersion != CurrentSchema(e.Event.EventType()) {
 		return Errorf(EInvalid, "event %s: unsupported schema version %d", e.Event.EventType(), e.SchemaVersion)
 	}

@@ -3,7 +3,9 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"time"
+	"unicode/utf8"
 )
 
 // Event is a fact about a unit. Each type is one Go type, named in the log by
@@ -108,10 +110,27 @@ func (e UnitClosed) Validate() error {
 	switch {
 	case e.Start.IsZero():
 		return Errorf(EInvalid, "closure start is required")
-	case !e.PlannedEnd.IsZero() && !e.PlannedEnd.After(e.Start):
+	case !encodableTime(e.Start):
+		return Errorf(EInvalid, "closure start must be within years 0000-9999 (UTC)")
+	case e.PlannedEnd.IsZero():
+		return nil
+	case !encodableTime(e.PlannedEnd):
+		return Errorf(EInvalid, "planned end must be within years 0000-9999 (UTC)")
+	case !e.PlannedEnd.After(e.Start):
 		return Errorf(EInvalid, "planned end must be after the start of the closure")
 	}
 	return nil
+}
+
+// encodableTime reports whether t can be written as RFC 3339, both as it is
+// and in UTC (the form Decide and the logs write times in): EncodeEvent
+// fails on a year outside 0000-9999.
+func encodableTime(t time.Time) bool {
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return false
+	}
+	_, err := t.MarshalJSON()
+	return err == nil
 }
 
 func (e UnitPooled) Validate() error {
@@ -152,7 +171,8 @@ func CurrentSchema(typ string) int { return schemas[typ].version }
 func EncodeEvent(e Event) ([]byte, error) { return json.Marshal(e) }
 
 // DecodeEvent decodes the JSON payload of an event of type typ written with
-// schema version. Unknown types, versions and fields are refused.
+// schema version. Unknown types, versions and fields are refused, as are a
+// payload that is not one JSON object (null included) and invalid UTF-8.
 func DecodeEvent(typ string, version int, data []byte) (Event, error) {
 	s, ok := schemas[typ]
 	if !ok {
@@ -161,13 +181,23 @@ func DecodeEvent(typ string, version int, data []byte) (Event, error) {
 	if version != s.version {
 		return nil, Errorf(EInvalid, "event %s: unsupported schema version %d", typ, version)
 	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD and take null
+	// for an empty payload: refuse both rather than store what was not sent.
+	if !utf8.Valid(data) {
+		return nil, Errorf(EInvalid, "event %s: payload is not valid UTF-8", typ)
+	}
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return nil, Errorf(EInvalid, "event %s: payload must be a JSON object", typ)
+	}
 	p := s.new()
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(p); err != nil {
 		return nil, Errorf(EInvalid, "event %s: %v", typ, err)
 	}
-	if dec.More() {
+	// Decoder.More reports false before a '}' or ']', so it would let
+	// "{...}}" through: only whitespace may follow the payload.
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, Errorf(EInvalid, "event %s: trailing data after payload", typ)
 	}
 	e := deref(p)

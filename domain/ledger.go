@@ -1,0 +1,222 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// UnitLog is what the Ledger needs of an event log.
+type UnitLog interface {
+	ReadStreamForward(ctx context.Context, stream string, from uint64, max int) ([]Envelope, error)
+	Append(ctx context.Context, stream string, expected ExpectedRevision, events []Envelope) (AppendResult, error)
+}
+
+// Ledger executes commands on units: load the unit's stream, decide, append
+// at the revision it was loaded at. It keeps each unit's folded state so a
+// command reads only the events appended since the last one.
+type Ledger struct {
+	log   UnitLog
+	now   func() time.Time
+	newID func() EventID
+
+	mu    sync.Mutex
+	cache map[string]*cached
+}
+
+type cached struct {
+	mu    sync.Mutex // serialises commands on one unit in this process
+	state UnitState
+	// The unit's newest event ids: an idempotent retry comes soon after the
+	// request it repeats, so a short memory is enough and stays bounded.
+	recent []recentID
+}
+
+type recentID struct {
+	id  EventID
+	res AppendResult
+}
+
+const recentIDs = 64
+
+func (c *cached) remember(id EventID, res AppendResult) {
+	if len(c.recent) == recentIDs {
+		copy(c.recent, c.recent[1:])
+		c.recent = c.recent[:recentIDs-1]
+	}
+	c.recent = append(c.recent, recentID{id, res})
+}
+
+func (c *cached) lookup(id EventID) (AppendResult, bool) {
+	for _, r := range c.recent {
+		if r.id == id {
+			return r.res, true
+		}
+	}
+	return AppendResult{}, false
+}
+
+// NewLedger returns a Ledger over log, stamping events with now() and ids
+// from newID (time-ordered ids keep the log's id index append-only).
+func NewLedger(log UnitLog, now func() time.Time, newID func() EventID) *Ledger {
+	return &Ledger{log: log, now: now, newID: newID, cache: map[string]*cached{}}
+}
+
+// Request is a command on a unit with what the envelope records.
+type Request struct {
+	UnitID        string
+	Command       Command
+	Actor         Actor
+	Source        Source
+	CorrelationID string
+	// IfMatch, if not nil, is the revision the client saw: if the unit has
+	// moved on, Execute returns a *ConflictError and decides nothing.
+	IfMatch *int64
+	// EventIDs, if given, are the ids of the events the command makes
+	// (derived from an idempotency key): when the first is already stored,
+	// Execute returns the original outcome and appends nothing.
+	EventIDs func(i int) EventID
+	// Principal, if not nil, is who asks: Execute authorizes the command
+	// against the unit as loaded, under the unit's lock (so the habilitation
+	// is checked against exactly the establishment the command applies to),
+	// and records it as the actor. Without it, Actor is recorded as given.
+	Principal *Principal
+}
+
+// ActionOf is the habilitation a command needs.
+func ActionOf(cmd Command) Action {
+	switch cmd.(type) {
+	case RegisterUnit, ChangeUnitDetails, PoolUnit, UnpoolUnit:
+		return ActAdminister
+	}
+	return ActDeclare
+}
+
+// Outcome is what an executed command did.
+type Outcome struct {
+	State    UnitState    // the unit after the command
+	Result   AppendResult // positions reached; zero when nothing was appended
+	Appended int          // events appended
+	Replayed bool         // an idempotent retry: the events were already stored
+}
+
+// maxRetries bounds the reloads when another writer appends between our
+// read and our append.
+const maxRetries = 5
+
+// Execute runs req. Errors: EInvalid for a bad unit id or values, ENotFound
+// for an unknown unit, EUnitClosed for a declaration on a closed unit,
+// EConflict for a contradiction, *ConflictError for an If-Match mismatch.
+func (l *Ledger) Execute(ctx context.Context, req Request) (Outcome, error) {
+	if !ValidUnitID(req.UnitID) {
+		return Outcome{}, Errorf(EInvalid, "invalid unit id %q", req.UnitID)
+	}
+	if reg, ok := req.Command.(RegisterUnit); ok && reg.Unit.ID != req.UnitID {
+		return Outcome{}, Errorf(EInvalid, "unit id %q does not match the unit registered (%q)", req.UnitID, reg.Unit.ID)
+	}
+	c := l.entry(req.UnitID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	stream := UnitStream(req.UnitID)
+	for attempt := 0; ; attempt++ {
+		if err := l.catchUp(ctx, c, stream); err != nil {
+			return Outcome{}, err
+		}
+		if req.EventIDs != nil {
+			if res, ok := c.lookup(req.EventIDs(0)); ok {
+				return Outcome{State: c.state, Result: res, Replayed: true}, nil
+			}
+		}
+		actor := req.Actor
+		if req.Principal != nil {
+			finess := c.state.unit.FINESS
+			if reg, ok := req.Command.(RegisterUnit); ok {
+				finess = reg.Unit.FINESS
+			} else if !c.state.registered {
+				return Outcome{}, Errorf(ENotFound, "unit %s not found", req.UnitID)
+			}
+			if err := Authorize(*req.Principal, ActionOf(req.Command), finess); err != nil {
+				return Outcome{}, err
+			}
+			actor = req.Principal.Actor(finess)
+		}
+		if req.IfMatch != nil && *req.IfMatch != c.state.Revision() {
+			return Outcome{}, &ConflictError{Stream: stream, Expected: Exact(*req.IfMatch), Actual: c.state.Revision(), Reason: "the unit changed since it was read (If-Match)"}
+		}
+		events, err := Decide(&c.state, req.Command, l.now())
+		if err != nil {
+			return Outcome{}, err
+		}
+		if len(events) == 0 {
+			return Outcome{State: c.state}, nil
+		}
+		envs := make([]Envelope, len(events))
+		at := l.now().UTC()
+		for i, e := range events {
+			id := l.newID()
+			if req.EventIDs != nil {
+				id = req.EventIDs(i)
+			}
+			envs[i] = Envelope{ID: id, Stream: stream, SchemaVersion: CurrentSchema(e.EventType()), RecordedAt: at,
+				Actor: actor, Source: req.Source, CorrelationID: req.CorrelationID, Event: e}
+		}
+		res, err := l.log.Append(ctx, stream, Exact(c.state.Revision()), envs)
+		var conflict *ConflictError
+		if errors.As(err, &conflict) && attempt < maxRetries {
+			continue // another process appended: fold its events and decide again
+		}
+		if err != nil {
+			return Outcome{}, err
+		}
+		for i := range envs {
+			envs[i].Position, envs[i].Revision = res.FirstPosition+uint64(i), uint64(c.state.Revision()+1)
+			c.state.Apply(&envs[i])
+			c.remember(envs[i].ID, res)
+		}
+		return Outcome{State: c.state, Result: res, Appended: len(envs)}, nil
+	}
+}
+
+// State returns the current state of a unit, read from the log.
+func (l *Ledger) State(ctx context.Context, unitID string) (UnitState, error) {
+	if !ValidUnitID(unitID) {
+		return UnitState{}, Errorf(EInvalid, "invalid unit id %q", unitID)
+	}
+	c := l.entry(unitID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := l.catchUp(ctx, c, UnitStream(unitID)); err != nil {
+		return UnitState{}, err
+	}
+	return c.state, nil
+}
+
+func (l *Ledger) entry(unitID string) *cached {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.cache[unitID]
+	if !ok {
+		c = &cached{}
+		l.cache[unitID] = c
+	}
+	return c
+}
+
+// catchUp folds what the stream gained since c was last read. Event ids
+// seen on the way are remembered so that an idempotent retry arriving after
+// a restart, or at another replica, is recognised too.
+func (l *Ledger) catchUp(ctx context.Context, c *cached, stream string) error {
+	evs, err := l.log.ReadStreamForward(ctx, stream, uint64(c.state.Revision()+1), 0)
+	if ErrorCode(err) == ENotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for i := range evs {
+		c.state.Apply(&evs[i])
+		c.remember(evs[i].ID, AppendResult{FirstPosition: evs[i].Position, LastPosition: evs[i].Position, Revision: int64(evs[i].Revision)})
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package projections
+
+import (
+	"context"
+	"iter"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"dispo/domain"
+)
+
+// Source is what Live needs of an event log: the head, and a subscription
+// that catches up from a position then follows new events.
+type Source interface {
+	Head(ctx context.Context) (uint64, error)
+	Subscribe(ctx context.Context, after uint64) iter.Seq2[domain.Envelope, error]
+}
+
+// Live keeps the projections current by following the log, and lets many
+// readers query them while one writer applies events.
+type Live struct {
+	mu sync.RWMutex
+	a  *Availability
+
+	pos     atomic.Uint64
+	lastAt  atomic.Int64 // recorded-at of the last event applied, Unix ns
+	ready   atomic.Bool
+	waitMu  sync.Mutex
+	advance chan struct{} // closed when the position moves
+}
+
+// NewLive returns an empty Live, at position 0.
+func NewLive() *Live {
+	return &Live{a: NewAvailability(), advance: make(chan struct{})}
+}
+
+// Follow applies the events of src until ctx ends: first those already
+// stored (Ready turns true once it reaches the head seen when it started),
+// then each new one. A broken subscription is resumed from the position
+// reached, after a pause, so no event is missed or applied twice.
+func (l *Live) Follow(ctx context.Context, src Source, onError func(error)) error {
+	target, err := src.Head(ctx)
+	if err != nil {
+		return err
+	}
+	if l.pos.Load() >= target {
+		l.ready.Store(true)
+	}
+	backoff := 50 * time.Millisecond
+	for {
+		for env, err := range src.Subscribe(ctx, l.pos.Load()) {
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if onError != nil {
+					onError(err)
+				}
+				break
+			}
+			l.apply(&env)
+			if env.Position >= target {
+				l.ready.Store(true)
+			}
+			backoff = 50 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (l *Live) apply(env *domain.Envelope) {
+	l.mu.Lock()
+	l.a.Apply(env)
+	l.mu.Unlock()
+	l.pos.Store(l.a.Position())
+	l.lastAt.Store(env.RecordedAt.UnixNano())
+	l.waitMu.Lock()
+	close(l.advance)
+	l.advance = make(chan struct{})
+	l.waitMu.Unlock()
+}
+
+// Position is the position of the last event applied.
+func (l *Live) Position() uint64 { return l.pos.Load() }
+
+// LastChange is when the last event applied was recorded (zero before any).
+func (l *Live) LastChange() time.Time {
+	if ns := l.lastAt.Load(); ns != 0 {
+		return time.Unix(0, ns).UTC()
+	}
+	return time.Time{}
+}
+
+// Ready reports whether the projections have caught up with the log as it
+// was when Follow started.
+func (l *Live) Ready() bool { return l.ready.Load() }
+
+// View runs fn with the projections read-locked. fn must not keep a; the
+// views it returns are copies and may be kept.
+func (l *Live) View(fn func(a *Availability)) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	fn(l.a)
+}
+
+// WaitFor returns once the projections reached position pos, or ctx's
+// error if it ends first: a client that wrote at pos reads its own write.
+func (l *Live) WaitFor(ctx context.Context, pos uint64) error {
+	for {
+		l.waitMu.Lock()
+		ch := l.advance
+		l.waitMu.Unlock()
+		if l.pos.Load() >= pos {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
