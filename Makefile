@@ -6,9 +6,10 @@ PKGS    := ./...
 
 .PHONY: run build test test-race bench fuzz lint check-imports fixtures clean
 
-run: build ## build, then replay the demo ledger (embedded log in $(DATA))
-	@test -s $(DATA)/events.db || ./$(BIN) import --data $(DATA) eventlog-fixtures/idf-dialyse.jsonl
-	./$(BIN) replay --data $(DATA)
+ADDR    ?= 127.0.0.1:8080
+
+run: build ## build, then serve the demo ledger (embedded log in $(DATA)) on $(ADDR)
+	./$(BIN) serve --demo --data $(DATA) --addr $(ADDR)
 
 build:
 	$(GO) build -o $(BIN) ./cmd/dispo

@@ -42,6 +42,7 @@ var commands = []command{
 	{"import", "append the events of a JSONL file to the log (idempotent)", runImport},
 	{"export", "write the whole log as JSONL", runExport},
 	{"replay", "rebuild every projection from the log and print the matrix", runReplay},
+	{"serve", "serve the JSON API, health and metrics over HTTP", runServe},
 }
 
 const usage = `dispo: the ledger of dialysis place availability (ROR-IF "disponibilités en places").

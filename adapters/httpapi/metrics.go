@@ -1,0 +1,129 @@
+package httpapi
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"dispo/domain"
+	"dispo/projections"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	requests      *prometheus.HistogramVec
+	loginFailures prometheus.Counter
+}
+
+func newMetrics(s *Server, reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "dispo_http_request_duration_seconds",
+			Help:    "HTTP requests by route template, method and status code.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route", "method", "code"}),
+		loginFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dispo_login_failures_total",
+			Help: "Failed logins (wrong credentials or throttled).",
+		}),
+	}
+	if reg == nil {
+		return m
+	}
+	reg.MustRegister(m.requests, m.loginFailures,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "dispo_projection_position",
+			Help: "Log position the projections have applied.",
+		}, func() float64 { return float64(s.cfg.Live.Position()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "dispo_projection_lag_events",
+			Help: "Events stored in the log that the projections have not applied yet.",
+		}, func() float64 {
+			h, err := s.cfg.Log.Head(context.Background())
+			if err != nil {
+				return 0
+			}
+			return float64(h) - float64(s.cfg.Live.Position())
+		}),
+		&freshnessCollector{s: s},
+	)
+	return m
+}
+
+func (m *metrics) observe(route, method string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// LoginFailed counts a failed login; httpauth calls it.
+func (s *Server) LoginFailed() { s.metrics.loginFailures.Inc() }
+
+var (
+	descBand = prometheus.NewDesc("dispo_units_by_freshness",
+		"Units per freshness band (time since the last declaration) and department.", []string{"department", "band"}, nil)
+	descMissed = prometheus.NewDesc("dispo_units_missed_weekly_obligation",
+		"Open units with no declaration for 7 days, per department.", []string{"department"}, nil)
+)
+
+// freshnessCollector computes the bands at scrape time: they move with the
+// clock, not only with the log.
+type freshnessCollector struct{ s *Server }
+
+func (c *freshnessCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descBand; ch <- descMissed }
+
+func (c *freshnessCollector) Collect(ch chan<- prometheus.Metric) {
+	var f projections.FreshnessReport
+	c.s.cfg.Live.View(func(a *projections.Availability) { f = a.Freshness(c.s.cfg.Now()) })
+	missed := map[string]int{}
+	for _, d := range f.Departments {
+		missed[d.Department] = 0
+		for b, n := range d.Bands {
+			ch <- prometheus.MustNewConstMetric(descBand, prometheus.GaugeValue, float64(n), d.Department, bandNames[b])
+		}
+	}
+	for _, u := range f.Missed {
+		missed[u.Department]++
+	}
+	for d, n := range missed {
+		ch <- prometheus.MustNewConstMetric(descMissed, prometheus.GaugeValue, float64(n), d)
+	}
+}
+
+// InstrumentLog wraps the log the Ledger appends to, counting events
+// appended by type and timing appends (durable: the sync included).
+func InstrumentLog(log domain.UnitLog, reg prometheus.Registerer) domain.UnitLog {
+	il := &instrumentedLog{UnitLog: log,
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dispo_events_appended_total",
+			Help: "Events appended to the log, by event type.",
+		}, []string{"type"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "dispo_append_duration_seconds",
+			Help:    "Time to append to the log, until the events are on disk.",
+			Buckets: []float64{.0002, .0005, .001, .002, .005, .01, .025, .05, .1, .25, 1},
+		}),
+	}
+	for _, t := range domain.EventTypes() {
+		il.events.WithLabelValues(t)
+	}
+	reg.MustRegister(il.events, il.latency)
+	return il
+}
+
+type instrumentedLog struct {
+	domain.UnitLog
+	events  *prometheus.CounterVec
+	latency prometheus.Histogram
+}
+
+func (l *instrumentedLog) Append(ctx context.Context, stream string, expected domain.ExpectedRevision, events []domain.Envelope) (domain.AppendResult, error) {
+	start := time.Now()
+	res, err := l.UnitLog.Append(ctx, stream, expected, events)
+	l.latency.Observe(time.Since(start).Seconds())
+	if err == nil && res.LastPosition-res.FirstPosition+1 == uint64(len(events)) {
+		for i := range events {
+			l.events.WithLabelValues(events[i].Type()).Inc()
+		}
+	}
+	return res, err
+}

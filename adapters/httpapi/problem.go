@@ -1,0 +1,122 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"dispo/domain"
+)
+
+// Problem is an RFC 9457 problem detail. Code is the stable,
+// machine-readable reason clients switch on.
+type Problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+	Code     string `json:"code"`
+	// Current is the resource as it is now, on a 412: the client can merge
+	// and retry without another round trip.
+	Current any `json:"current,omitempty"`
+}
+
+// API error codes beyond the domain's: part of the API, do not change.
+const (
+	codePreconditionFailed   = "precondition_failed"
+	codeUnauthorized         = "unauthorized"
+	codeTooLarge             = "too_large"
+	codeUnsupportedMediaType = "unsupported_media_type"
+	codeUnavailable          = "unavailable"
+	codeMethodNotAllowed     = "method_not_allowed"
+	codeNotAcceptable        = "not_acceptable"
+)
+
+// statuses maps every code to its HTTP status: the one table.
+var statuses = map[string]int{
+	domain.EInvalid:          http.StatusBadRequest,
+	domain.ENotFound:         http.StatusNotFound,
+	domain.EConflict:         http.StatusConflict,
+	domain.EUnitClosed:       http.StatusConflict,
+	domain.EForbidden:        http.StatusForbidden,
+	domain.EInternal:         http.StatusInternalServerError,
+	codePreconditionFailed:   http.StatusPreconditionFailed,
+	codeUnauthorized:         http.StatusUnauthorized,
+	codeTooLarge:             http.StatusRequestEntityTooLarge,
+	codeUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	codeUnavailable:          http.StatusServiceUnavailable,
+	codeMethodNotAllowed:     http.StatusMethodNotAllowed,
+	codeNotAcceptable:        http.StatusNotAcceptable,
+	"too_many_requests":      http.StatusTooManyRequests,
+}
+
+var titles = map[string]string{
+	domain.EInvalid:          "Invalid request",
+	domain.ENotFound:         "Not found",
+	domain.EConflict:         "Conflict",
+	domain.EUnitClosed:       "Unit closed (indisponibilité totale, saisie bloquée)",
+	domain.EForbidden:        "Forbidden",
+	domain.EInternal:         "Internal error",
+	codePreconditionFailed:   "Precondition failed",
+	codeUnauthorized:         "Unauthorized",
+	codeTooLarge:             "Request body too large",
+	codeUnsupportedMediaType: "Unsupported media type",
+	codeUnavailable:          "Service unavailable",
+	codeMethodNotAllowed:     "Method not allowed",
+	codeNotAcceptable:        "Not acceptable",
+	"too_many_requests":      "Too many requests",
+}
+
+// writeProblem answers with a problem of the given code.
+func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, code, detail string, current any) {
+	status, ok := statuses[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	s.problem(w, r, status, code, detail, current)
+}
+
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, status int, code, detail string, current any) {
+	title := titles[code]
+	if title == "" {
+		title = http.StatusText(status)
+	}
+	p := Problem{Type: "urn:dispo:problem:" + code, Title: title, Status: status, Detail: detail,
+		Instance: r.URL.Path, Code: code, Current: current}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// Problem writes a problem with an HTTP status chosen by the caller's code;
+// httpauth answers through it so that every error of the API has one shape.
+func (s *Server) Problem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
+	s.problem(w, r, status, code, detail, nil)
+}
+
+// writeError maps err through the domain's vocabulary. Internal errors are
+// logged, and their details are not shown.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var api *apiError
+	if errors.As(err, &api) {
+		s.writeProblem(w, r, api.code, api.msg, nil)
+		return
+	}
+	code := domain.ErrorCode(err)
+	var unavailable interface{ Unavailable() bool }
+	if errors.As(err, &unavailable) && unavailable.Unavailable() {
+		s.writeProblem(w, r, codeUnavailable, "the event log is unavailable; retry later", nil)
+		return
+	}
+	if code == domain.EInternal {
+		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.writeProblem(w, r, code, "internal error", nil)
+		return
+	}
+	s.writeProblem(w, r, code, domain.ErrorMessage(err), nil)
+}

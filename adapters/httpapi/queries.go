@@ -1,0 +1,203 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"dispo/domain"
+	"dispo/projections"
+
+	"github.com/gorilla/mux"
+)
+
+// queryFunc answers from the projections, read-locked; it returns the body.
+type queryFunc func(r *http.Request, a *projections.Availability, now time.Time) (any, error)
+
+// query wraps a read: login, ?min_position= (read your own writes),
+// conditional GET on the projection position, and the JSON answer.
+func (s *Server) query(fn queryFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := s.principal(w, r)
+		if !ok {
+			return
+		}
+		if err := domain.Authorize(p, domain.ActConsult, ""); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if v := r.URL.Query().Get("min_position"); v != "" {
+			pos, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				s.writeProblem(w, r, domain.EInvalid, "min_position must be a whole number >= 0", nil)
+				return
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.MaxWait)
+			err = s.cfg.Live.WaitFor(ctx, pos)
+			cancel()
+			if err != nil {
+				w.Header().Set("Retry-After", "1")
+				s.writeProblem(w, r, codeUnavailable, "the projections have not reached position "+v+" yet", nil)
+				return
+			}
+		}
+		var body any
+		var err error
+		var pos uint64
+		now := s.cfg.Now()
+		s.cfg.Live.View(func(a *projections.Availability) {
+			pos = a.Position()
+			body, err = fn(r, a, now)
+		})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if e, ok := body.(etagged); ok {
+			// A single unit: its ETag is its revision, what If-Match takes.
+			tag := etag(e.etagRevision())
+			w.Header().Set("ETag", tag)
+			if match(r.Header.Get("If-None-Match"), tag) {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+		} else {
+			// Freshness bands move with the clock, not only with the log.
+			tag := `"p` + strconv.FormatUint(pos, 10) + `"`
+			if _, timed := body.(clockDependent); !timed {
+				w.Header().Set("ETag", tag)
+				if last := s.cfg.Live.LastChange(); !last.IsZero() {
+					w.Header().Set("Last-Modified", last.Format(http.TimeFormat))
+				}
+				if match(r.Header.Get("If-None-Match"), tag) {
+					w.WriteHeader(http.StatusNotModified)
+					return
+				}
+			}
+		}
+		w.Header().Set("X-Dispo-Position", strconv.FormatUint(pos, 10))
+		writeJSON(w, http.StatusOK, body)
+	})
+}
+
+// match reports whether an If-None-Match header lists tag (or is "*").
+func match(header, tag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == tag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+type etagged interface{ etagRevision() int64 }
+
+type clockDependent interface{ clockDependent() }
+
+func (s *Server) getUnit(r *http.Request, a *projections.Availability, now time.Time) (any, error) {
+	id := mux.Vars(r)["id"]
+	if !domain.ValidUnitID(id) {
+		return nil, domain.Errorf(domain.EInvalid, "invalid unit id")
+	}
+	v, ok := a.Unit(id)
+	if !ok {
+		return nil, domain.Errorf(domain.ENotFound, "unit %s not found", id)
+	}
+	return unitJSON(v, now), nil
+}
+
+func (s *Server) listUnits(r *http.Request, a *projections.Availability, now time.Time) (any, error) {
+	q := r.URL.Query()
+	for k := range q {
+		switch k {
+		case "department", "type", "establishment", "band", "min_position":
+		default:
+			return nil, domain.Errorf(domain.EInvalid, "unknown filter %q (department, type, establishment, band)", k)
+		}
+	}
+	dept, typ, est, band := q.Get("department"), q.Get("type"), q.Get("establishment"), q.Get("band")
+	if dept != "" && !domain.ValidDepartment(dept) {
+		return nil, domain.Errorf(domain.EInvalid, "unknown department %q", dept)
+	}
+	if _, ok := domain.LookupType(typ); typ != "" && !ok {
+		return nil, domain.Errorf(domain.EInvalid, "unknown unit type %q", typ)
+	}
+	if est != "" && !domain.ValidFINESS(est) {
+		return nil, domain.Errorf(domain.EInvalid, "establishment must be a FINESS number")
+	}
+	wantBand := projections.Band(-1)
+	if band != "" {
+		b, ok := parseBand(band)
+		if !ok {
+			return nil, domain.Errorf(domain.EInvalid, "unknown band %q (1h, 3h, 6h, 12h, 24h, over24h)", band)
+		}
+		wantBand = b
+	}
+	out := unitList{Units: []unitBody{}}
+	for _, v := range a.Units() {
+		if dept != "" && v.Department != dept || typ != "" && v.Type != typ || est != "" && v.FINESS != est {
+			continue
+		}
+		if wantBand >= 0 && projections.BandOf(v.LastDeclaredAt, now) != wantBand {
+			continue
+		}
+		out.Units = append(out.Units, unitJSON(v, now))
+	}
+	out.Count = len(out.Units)
+	return out, nil
+}
+
+// bandNames are the API's names of the freshness bands, in order.
+var bandNames = []string{"1h", "3h", "6h", "12h", "24h", "over24h"}
+
+func parseBand(s string) (projections.Band, bool) {
+	for i, n := range bandNames {
+		if s == n {
+			return projections.Band(i), true
+		}
+	}
+	return 0, false
+}
+
+func (s *Server) getMatrix(r *http.Request, a *projections.Availability, _ time.Time) (any, error) {
+	return matrixJSON(a.Matrix()), nil
+}
+
+func (s *Server) getDetail(r *http.Request, a *projections.Availability, _ time.Time) (any, error) {
+	dept := mux.Vars(r)["department"]
+	row := r.URL.Query().Get("row")
+	if row == "" {
+		row = "dialyse"
+	}
+	if !domain.ValidDepartment(dept) {
+		return nil, domain.Errorf(domain.EInvalid, "unknown department %q", dept)
+	}
+	rows, err := a.Detail(row, dept)
+	if err != nil {
+		return nil, err
+	}
+	return detailJSON(dept, row, rows), nil
+}
+
+func (s *Server) getFreshness(r *http.Request, a *projections.Availability, now time.Time) (any, error) {
+	return freshnessJSON(a.Freshness(now)), nil
+}
+
+func (s *Server) getMissed(r *http.Request, a *projections.Availability, now time.Time) (any, error) {
+	f := a.Freshness(now)
+	out := missedBody{At: now.UTC(), Units: []unitBody{}}
+	dept := r.URL.Query().Get("department")
+	if dept != "" && !domain.ValidDepartment(dept) {
+		return nil, domain.Errorf(domain.EInvalid, "unknown department %q", dept)
+	}
+	for _, v := range f.Missed {
+		if dept == "" || v.Department == dept {
+			out.Units = append(out.Units, unitJSON(v, now))
+		}
+	}
+	out.Count = len(out.Units)
+	return out, nil
+}

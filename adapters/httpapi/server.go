@@ -1,0 +1,192 @@
+// Package httpapi is dispo's JSON API over gorilla/mux: commands on units
+// through the domain's Ledger, queries on the live projections, RFC 9457
+// problems for every refusal, and Prometheus metrics labelled by route
+// template.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"dispo/domain"
+	"dispo/projections"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Authenticator is what the server needs of the login machinery
+// (adapters/httpauth): a middleware that puts the principal in the request
+// context, and the session endpoints.
+type Authenticator interface {
+	Middleware(next http.Handler) http.Handler
+	LoginHandler() http.Handler
+	LogoutHandler() http.Handler
+	MeHandler() http.Handler
+}
+
+// Head is what readiness and lag need of the log.
+type Head interface {
+	Head(ctx context.Context) (uint64, error)
+}
+
+// Config wires a Server.
+type Config struct {
+	Ledger    *domain.Ledger
+	Live      *projections.Live
+	Log       Head
+	Auth      Authenticator
+	Principal func(ctx context.Context) (domain.Principal, bool)
+	Now       func() time.Time // the clock: freshness bands, Date headers
+	Logger    *slog.Logger
+	Registry  *prometheus.Registry // metrics are registered here; nil for none
+	// MaxWait bounds how long ?min_position= waits for the projections.
+	MaxWait time.Duration
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	router  *mux.Router
+	metrics *metrics
+}
+
+// New returns a Server with its routes.
+func New(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = 2 * time.Second
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, router: mux.NewRouter()}
+	s.metrics = newMetrics(s, cfg.Registry)
+	s.routes()
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	r := s.router
+	r.Use(s.instrument)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeProblem(w, r, domain.ENotFound, "no such endpoint", nil)
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeProblem(w, r, codeMethodNotAllowed, r.Method+" is not allowed here", nil)
+	})
+	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
+	if s.cfg.Registry != nil {
+		r.Handle("/metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	}
+
+	api := r.PathPrefix("/api/v1").Subrouter()
+	api.Use(s.cfg.Auth.Middleware)
+	api.Handle("/session", s.cfg.Auth.LoginHandler()).Methods(http.MethodPost)
+	api.Handle("/session", s.cfg.Auth.MeHandler()).Methods(http.MethodGet)
+	api.Handle("/session", s.cfg.Auth.LogoutHandler()).Methods(http.MethodDelete)
+
+	// Queries: any logged-in role consults.
+	api.Handle("/units", s.query(s.listUnits)).Methods(http.MethodGet)
+	api.Handle("/units/{id}", s.query(s.getUnit)).Methods(http.MethodGet)
+	api.Handle("/matrix", s.query(s.getMatrix)).Methods(http.MethodGet)
+	api.Handle("/departments/{department}/rows", s.query(s.getDetail)).Methods(http.MethodGet)
+	api.Handle("/freshness", s.query(s.getFreshness)).Methods(http.MethodGet)
+	api.Handle("/freshness/missed", s.query(s.getMissed)).Methods(http.MethodGet)
+
+	// Commands.
+	api.Handle("/units", s.command(s.registerUnit)).Methods(http.MethodPost)
+	api.Handle("/units/{id}", s.command(s.changeDetails)).Methods(http.MethodPut)
+	api.Handle("/units/{id}/declarations", s.command(s.declare)).Methods(http.MethodPost)
+	api.Handle("/units/{id}/comment", s.command(s.setComment)).Methods(http.MethodPut)
+	api.Handle("/units/{id}/comment", s.command(s.clearComment)).Methods(http.MethodDelete)
+	api.Handle("/units/{id}/closure", s.command(s.closeUnit)).Methods(http.MethodPut)
+	api.Handle("/units/{id}/closure", s.command(s.reopenUnit)).Methods(http.MethodDelete)
+	api.Handle("/units/{id}/pool", s.command(s.poolUnit)).Methods(http.MethodPut)
+	api.Handle("/units/{id}/pool", s.command(s.unpoolUnit)).Methods(http.MethodDelete)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+// readyz: ready once the projections caught up with the log as it was at
+// start; orchestrators send no traffic before.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if !s.cfg.Live.Ready() {
+		s.writeProblem(w, r, codeUnavailable, "projections are catching up with the log", nil)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ready\n"))
+}
+
+// principal returns the caller, or answers 401.
+func (s *Server) principal(w http.ResponseWriter, r *http.Request) (domain.Principal, bool) {
+	p, ok := s.cfg.Principal(r.Context())
+	if !ok {
+		s.writeProblem(w, r, codeUnauthorized, "log in first (POST /api/v1/session) or send a bearer token", nil)
+	}
+	return p, ok
+}
+
+// statusWriter remembers the status for the metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// instrument measures every request, labelled by the route's template so
+// that unit ids do not explode the label space.
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
+				if sw.status == 0 {
+					s.writeProblem(sw, r, domain.EInternal, "internal error", nil)
+				}
+			}
+			route := "unmatched"
+			if cr := mux.CurrentRoute(r); cr != nil {
+				if t, err := cr.GetPathTemplate(); err == nil {
+					route = t
+				}
+			}
+			if sw.status == 0 {
+				sw.status = http.StatusOK
+			}
+			s.metrics.observe(route, r.Method, sw.status, time.Since(start))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+func etag(n int64) string { return `"` + strconv.FormatInt(n, 10) + `"` }

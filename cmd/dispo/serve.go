@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"dispo/adapters/boltlog"
+	"dispo/adapters/fixturegen"
+	"dispo/adapters/httpapi"
+	"dispo/adapters/httpauth"
+	"dispo/adapters/userfile"
+	"dispo/domain"
+	"dispo/projections"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// serveConfig is what `dispo serve` runs with; tests fill it directly.
+type serveConfig struct {
+	data, addr, users string
+	demo              bool
+	shutdown          time.Duration
+	logJSON           bool
+	passwordParams    userfile.Params // zero: the store's default cost
+	// ready, if not nil, receives the address once the server listens.
+	ready chan<- string
+}
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	fs := env.flags("serve", "[flags]",
+		"Serves the JSON API (/api/v1), /healthz, /readyz and /metrics on the embedded event log.\n"+
+			"Every flag can also be set by the environment variable named in its help.\n"+
+			"SIGINT or SIGTERM stops accepting connections, lets requests in flight finish\n"+
+			"(up to --shutdown-timeout) and closes the log; a second signal exits at once.")
+	var c serveConfig
+	fs.StringVar(&c.data, "data", envOr(env, "DISPO_DATA", "data"), "directory of the embedded event log (env DISPO_DATA)")
+	fs.StringVar(&c.addr, "addr", envOr(env, "DISPO_ADDR", "127.0.0.1:8080"), "address to listen on (env DISPO_ADDR)")
+	fs.StringVar(&c.users, "users", env.Getenv("DISPO_USERS"), "user file (env DISPO_USERS; default DATA/users.json)")
+	fs.BoolVar(&c.demo, "demo", envBool(env, "DISPO_DEMO"), "on an empty log, load the Île-de-France demo data and create one demo account per role, printing their passwords (env DISPO_DEMO)")
+	fs.DurationVar(&c.shutdown, "shutdown-timeout", 10*time.Second, "how long requests in flight may take to finish at shutdown")
+	fs.BoolVar(&c.logJSON, "log-json", envBool(env, "DISPO_LOG_JSON"), "log in JSON rather than text (env DISPO_LOG_JSON)")
+	if err := env.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return errUsage
+	}
+	return serve(ctx, env, c)
+}
+
+func envOr(env *Env, key, def string) string {
+	if v := env.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func envBool(env *Env, key string) bool {
+	b, _ := strconv.ParseBool(env.Getenv(key))
+	return b
+}
+
+func serve(ctx context.Context, env *Env, c serveConfig) error {
+	var handler slog.Handler = slog.NewTextHandler(env.Stderr, nil)
+	if c.logJSON {
+		handler = slog.NewJSONHandler(env.Stderr, nil)
+	}
+	logger := slog.New(handler)
+	if c.users == "" {
+		c.users = filepath.Join(c.data, "users.json")
+	}
+
+	log, err := openLog(c.data, false)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := log.Close(); err != nil {
+			logger.Error("closing the log", "err", err)
+		}
+	}()
+	users, err := userfile.Open(c.users, userfile.Options{Now: env.Now, Params: c.passwordParams})
+	if err != nil {
+		return err
+	}
+	if c.demo {
+		if err := loadDemo(ctx, env, log, users); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ledger := domain.NewLedger(httpapi.InstrumentLog(log, reg), env.Now, func() domain.EventID {
+		return domain.EventID(uuid.Must(uuid.NewV7()))
+	})
+	live := projections.NewLive()
+	followCtx, stopFollowing := context.WithCancel(context.Background())
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		live.Follow(followCtx, log, func(err error) { logger.Error("projection subscription broke; resuming", "err", err) })
+	}()
+	defer func() { stopFollowing(); <-followed }()
+
+	var api *httpapi.Server
+	auth := httpauth.New(httpauth.Config{
+		Users: users,
+		Now:   env.Now,
+		Problem: func(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
+			api.Problem(w, r, status, code, detail)
+		},
+		OnLoginFailure: func() { api.LoginFailed() },
+	})
+	api = httpapi.New(httpapi.Config{Ledger: ledger, Live: live, Log: log, Auth: auth, Principal: httpauth.PrincipalFrom,
+		Now: env.Now, Logger: logger, Registry: reg})
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(handler, slog.LevelWarn)}
+	url := "http://" + ln.Addr().String()
+	head, _ := log.Head(ctx)
+	fmt.Fprintf(env.Stdout, "dispo is serving %s on %s\n  open %s/api/v1/matrix (log in first: POST %s/api/v1/session)\n  health %s/healthz, readiness %s/readyz, metrics %s/metrics\n",
+		logFile(c.data), url, url, url, url, url, url)
+	logger.Info("serving", "addr", ln.Addr().String(), "log", logFile(c.data), "head", head, "users", c.users)
+	if c.ready != nil {
+		c.ready <- ln.Addr().String()
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	// A second signal while we drain exits at once.
+	second := make(chan os.Signal, 1)
+	signal.Notify(second, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(second)
+	go func() {
+		if _, ok := <-second; ok {
+			logger.Warn("second signal: exiting now")
+			os.Exit(1)
+		}
+	}()
+	logger.Info("shutting down", "timeout", c.shutdown)
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdown)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("requests still in flight at the deadline were cut", "err", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// demoRoles are the demo accounts: one per role.
+var demoRoles = []domain.Role{domain.RoleResponsable, domain.RoleProfessionnel, domain.RoleAnalyst, domain.RoleAuditor, domain.RoleAdmin}
+
+// loadDemo fills an empty log with the Île-de-France demo data (dated to
+// end now) and creates the demo accounts, printing their passwords.
+func loadDemo(ctx context.Context, env *Env, log *boltlog.Log, users *userfile.Store) error {
+	head, err := log.Head(ctx)
+	if err != nil {
+		return err
+	}
+	if head == 0 {
+		evs, err := fixturegen.Demo(env.Now())
+		if err != nil {
+			return err
+		}
+		var reqs []domain.AppendRequest
+		for _, e := range evs {
+			reqs = append(reqs, domain.AppendRequest{Stream: e.Stream, Expected: domain.Exact(int64(e.Revision) - 1), Events: []domain.Envelope{e}})
+		}
+		if _, err := log.AppendBatch(ctx, reqs); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "demo: loaded %d events of %s (Île-de-France, 180 dialysis units)\n", len(evs), "the demo generator")
+	}
+	list, err := users.List()
+	if err != nil || len(list) > 0 {
+		return err
+	}
+	finess, err := demoEstablishment(ctx, log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "demo accounts (passwords are shown once; change them with dispo users passwd):")
+	for _, role := range demoRoles {
+		u := userfile.User{ID: "demo-" + string(role), Role: role}
+		if role == domain.RoleResponsable {
+			u.Establishments = []string{finess}
+		}
+		pw := rand.Text()[:16]
+		if err := users.Add(u, pw); err != nil {
+			return err
+		}
+		extra := ""
+		if role == domain.RoleResponsable {
+			extra = " (habilitated for establishment " + finess + ")"
+		}
+		fmt.Fprintf(env.Stdout, "  %-14s %-19s password %s%s\n", role, u.ID, pw, extra)
+	}
+	return nil
+}
+
+// demoEstablishment picks the establishment of the demo responsable: the
+// first registered in Seine-et-Marne (the seed's department), else the first.
+func demoEstablishment(ctx context.Context, log *boltlog.Log) (string, error) {
+	first := ""
+	for env, err := range log.ReadAll(ctx, 0) {
+		if err != nil {
+			return "", err
+		}
+		if r, ok := env.Event.(domain.UnitRegistered); ok {
+			if r.Department == "77" {
+				return r.FINESS, nil
+			}
+			if first == "" {
+				first = r.FINESS
+			}
+		}
+	}
+	if first == "" {
+		return "", errors.New("no unit in the log to habilitate the demo responsable for")
+	}
+	return first, nil
+}
