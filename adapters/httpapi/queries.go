@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -43,43 +44,81 @@ func (s *Server) query(fn queryFunc) http.Handler {
 				return
 			}
 		}
-		var body any
-		var err error
-		var pos uint64
 		now := s.cfg.Now()
+		var res rendered
+		var err error
 		s.cfg.Live.View(func(a *projections.Availability) {
-			pos = a.Position()
-			body, err = fn(r, a, now)
+			res, err = s.render(r, a, now, fn)
 		})
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		if e, ok := body.(etagged); ok {
-			// A single unit: its ETag is its revision, what If-Match takes.
-			tag := etag(e.etagRevision())
-			w.Header().Set("ETag", tag)
-			if match(r.Header.Get("If-None-Match"), tag) {
+		if res.etag != "" {
+			w.Header().Set("ETag", res.etag)
+			if !res.lastModified.IsZero() {
+				w.Header().Set("Last-Modified", res.lastModified.Format(http.TimeFormat))
+			}
+			if match(r.Header.Get("If-None-Match"), res.etag) {
 				w.WriteHeader(http.StatusNotModified)
 				return
 			}
-		} else {
-			// Freshness bands move with the clock, not only with the log.
-			tag := `"p` + strconv.FormatUint(pos, 10) + `"`
-			if _, timed := body.(clockDependent); !timed {
-				w.Header().Set("ETag", tag)
-				if last := s.cfg.Live.LastChange(); !last.IsZero() {
-					w.Header().Set("Last-Modified", last.Format(http.TimeFormat))
-				}
-				if match(r.Header.Get("If-None-Match"), tag) {
-					w.WriteHeader(http.StatusNotModified)
-					return
-				}
-			}
 		}
-		w.Header().Set("X-Dispo-Position", strconv.FormatUint(pos, 10))
-		writeJSON(w, http.StatusOK, body)
+		w.Header().Set("X-Dispo-Position", strconv.FormatUint(res.pos, 10))
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(res.body)
 	})
+}
+
+// rendered is a query's answer, encoded.
+type rendered struct {
+	pos          uint64
+	body         []byte
+	etag         string
+	lastModified time.Time
+}
+
+// maxCached bounds the cache of rendered answers; past it, it starts over.
+const maxCached = 4096
+
+// render answers r from a, read-locked. An answer that depends only on the
+// projections (not on the clock) is kept, keyed by the request, until the
+// position moves: the matrix is computed and encoded once per change of
+// the log, not once per request.
+func (s *Server) render(r *http.Request, a *projections.Availability, now time.Time, fn queryFunc) (rendered, error) {
+	key := r.URL.Path + "?" + r.URL.RawQuery
+	pos := a.Position()
+	if v, ok := s.cache.Load(key); ok {
+		if c := v.(*rendered); c.pos == pos {
+			return *c, nil
+		}
+	}
+	body, err := fn(r, a, now)
+	if err != nil {
+		return rendered{}, err
+	}
+	js, err := json.Marshal(body)
+	if err != nil {
+		return rendered{}, err
+	}
+	out := rendered{pos: pos, body: append(js, '\n')}
+	switch b := body.(type) {
+	case etagged:
+		// A single unit: its ETag is its revision, what If-Match takes.
+		out.etag = etag(b.etagRevision())
+	case clockDependent:
+		// Freshness bands move with the clock: no validator, no cache.
+		return out, nil
+	default:
+		out.etag = `"p` + strconv.FormatUint(pos, 10) + `"`
+		out.lastModified = s.cfg.Live.LastChange()
+	}
+	if s.cached.Add(1) > maxCached {
+		s.cache.Clear()
+		s.cached.Store(0)
+	}
+	s.cache.Store(key, &out)
+	return out, nil
 }
 
 // match reports whether an If-None-Match header lists tag (or is "*").

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"dispo/domain"
@@ -54,6 +56,9 @@ type Server struct {
 	log     *slog.Logger
 	router  *mux.Router
 	metrics *metrics
+
+	cache  sync.Map // request -> *rendered: see render
+	cached atomic.Int64
 }
 
 // New returns a Server with its routes.

@@ -12,7 +12,6 @@ import (
 	"dispo/adapters/boltlog"
 	"dispo/adapters/fixturegen"
 	"dispo/adapters/jsonl"
-	"dispo/domain"
 	"dispo/projections"
 
 	bolt "go.etcd.io/bbolt"
@@ -47,22 +46,8 @@ func benchLog(b *testing.B) string {
 		b.Fatal(err)
 	}
 	defer l.Close()
-	var reqs []domain.AppendRequest
-	n := 0
-	flush := func() {
-		if _, err := l.AppendBatch(context.Background(), reqs); err != nil {
-			b.Fatal(err)
-		}
-		reqs = reqs[:0]
-	}
-	for env := range gen {
-		reqs = append(reqs, domain.AppendRequest{Stream: env.Stream, Expected: domain.Exact(int64(env.Revision) - 1), Events: []domain.Envelope{env}})
-		if n++; len(reqs) == 10_000 {
-			flush()
-		}
-	}
-	if len(reqs) > 0 {
-		flush()
+	if _, err := fixturegen.Fill(context.Background(), l, gen, 10_000); err != nil {
+		b.Fatal(err)
 	}
 	return path
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -188,14 +189,10 @@ func loadDemo(ctx context.Context, env *Env, log *boltlog.Log, users *userfile.S
 		if err != nil {
 			return err
 		}
-		var reqs []domain.AppendRequest
-		for _, e := range evs {
-			reqs = append(reqs, domain.AppendRequest{Stream: e.Stream, Expected: domain.Exact(int64(e.Revision) - 1), Events: []domain.Envelope{e}})
-		}
-		if _, err := log.AppendBatch(ctx, reqs); err != nil {
+		if _, err := fixturegen.Fill(ctx, log, slices.Values(evs), len(evs)); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "demo: loaded %d events of %s (Île-de-France, 180 dialysis units)\n", len(evs), "the demo generator")
+		fmt.Fprintf(env.Stdout, "demo: loaded %d events (Île-de-France, 180 dialysis units, dated to end now)\n", len(evs))
 	}
 	list, err := users.List()
 	if err != nil || len(list) > 0 {
