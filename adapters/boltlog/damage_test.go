@@ -210,3 +210,39 @@ func TestClosedLog(t *testing.T) {
 		t.Fatalf("append after close: %v, want ErrClosed", err)
 	}
 }
+
+func TestBackupWhileAppending(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, filepath.Join(dir, "events.db"), boltlog.Options{})
+	if _, err := l.Append(context.Background(), "s", domain.NoStream, eventlogtest.Declarations(100)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 50; i++ {
+			l.Append(context.Background(), "t", domain.AnyRevision, eventlogtest.Declarations(1))
+		}
+	}()
+	var buf bytes.Buffer
+	if _, err := l.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	copyPath := filepath.Join(dir, "copy.db")
+	if err := os.WriteFile(copyPath, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := mustOpen(t, copyPath, boltlog.Options{ReadOnly: true})
+	h, _ := c.Head(context.Background())
+	n := 0
+	for _, err := range c.ReadAll(context.Background(), 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if h < 100 || n != int(h) {
+		t.Fatalf("backup holds head %d and %d events", h, n)
+	}
+}

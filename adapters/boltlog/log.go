@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -297,4 +298,17 @@ func u64(n uint64) []byte {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], n)
 	return b[:]
+}
+
+// Backup writes a consistent copy of the whole file to w while appends go
+// on (a read transaction sees one instant of the log). The copy opens as a
+// log like the original.
+func (l *Log) Backup(w io.Writer) (int64, error) {
+	var n int64
+	err := l.db.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
 }

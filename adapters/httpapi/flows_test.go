@@ -1,11 +1,15 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"dispo/adapters/boltlog"
 	"dispo/domain"
 )
 
@@ -142,5 +146,26 @@ func TestMinPositionTimesOut(t *testing.T) {
 	r.problem(t, http.StatusServiceUnavailable, "unavailable")
 	if r.header.Get("Retry-After") == "" || time.Since(start) > 5*time.Second {
 		t.Fatalf("503 without Retry-After, or after %v", time.Since(start))
+	}
+}
+
+func TestBackupEndpoint(t *testing.T) {
+	e := newEnv(t)
+	e.login(domain.RoleResponsable).do("GET", "/api/v1/backup", nil, nil).problem(t, http.StatusForbidden, "forbidden")
+	r := e.login(domain.RoleAdmin).do("GET", "/api/v1/backup", nil, nil)
+	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/octet-stream" {
+		t.Fatalf("backup: %d %s", r.status, r.header)
+	}
+	path := filepath.Join(t.TempDir(), "copy.db")
+	if err := os.WriteFile(path, []byte(r.body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := boltlog.Open(path, boltlog.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("the backup does not open as a log: %v", err)
+	}
+	defer l.Close()
+	if h, _ := l.Head(context.Background()); h != e.head() {
+		t.Fatalf("backup head %d, log head %d", h, e.head())
 	}
 }

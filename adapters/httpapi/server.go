@@ -6,6 +6,7 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -48,6 +49,9 @@ type Config struct {
 	Registry  *prometheus.Registry // metrics are registered here; nil for none
 	// MaxWait bounds how long ?min_position= waits for the projections.
 	MaxWait time.Duration
+	// Backup, if set, writes a consistent copy of the log while it runs:
+	// GET /api/v1/backup, for admins.
+	Backup func(w io.Writer) (int64, error)
 }
 
 // Server is the HTTP API.
@@ -119,6 +123,28 @@ func (s *Server) routes() {
 	api.Handle("/units/{id}/closure", s.command(s.reopenUnit)).Methods(http.MethodDelete)
 	api.Handle("/units/{id}/pool", s.command(s.poolUnit)).Methods(http.MethodPut)
 	api.Handle("/units/{id}/pool", s.command(s.unpoolUnit)).Methods(http.MethodDelete)
+	if s.cfg.Backup != nil {
+		api.HandleFunc("/backup", s.backup).Methods(http.MethodGet)
+	}
+}
+
+// backup streams a hot copy of the log file (admins only).
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.principal(w, r)
+	if !ok {
+		return
+	}
+	if err := domain.Authorize(p, domain.ActAdminister, ""); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="dispo-events-`+s.cfg.Now().UTC().Format("2006-01-02T150405Z")+`.db"`)
+	if n, err := s.cfg.Backup(w); err != nil {
+		// The status is gone; cutting the stream short tells the client.
+		s.log.Error("backup failed", "written", n, "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -174,6 +200,9 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v) // net/http's way to cut a response short
+				}
 				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
 				if sw.status == 0 {
 					s.writeProblem(sw, r, domain.EInternal, "internal error", nil)

@@ -127,7 +127,7 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 		},
 		OnLoginFailure: func() { api.LoginFailed() },
 	})
-	api = httpapi.New(httpapi.Config{Ledger: ledger, Live: live, Log: log, Auth: auth, Principal: httpauth.PrincipalFrom,
+	api = httpapi.New(httpapi.Config{Ledger: ledger, Live: live, Log: log, Auth: auth, Principal: httpauth.PrincipalFrom, Backup: log.Backup,
 		Now: env.Now, Logger: logger, Registry: reg})
 
 	ln, err := net.Listen("tcp", c.addr)
