@@ -22,13 +22,14 @@ test-race:
 
 # Benchmarks print each figure beside its floor (fsync rate, raw cursor scan).
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1x -count=1 ./adapters/boltlog/ ./projections/ ./adapters/jsonl/ ./cmd/dispo/ | tee bench.out
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1x -count=1 ./adapters/boltlog/ ./projections/ ./adapters/jsonl/ ./adapters/httpapi/ ./cmd/dispo/ | tee bench.out
 
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeRecord -fuzztime=$(FUZZTIME) ./adapters/boltlog/
 	$(GO) test -run='^$$' -fuzz=FuzzUnmarshal -fuzztime=$(FUZZTIME) ./adapters/jsonl/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeEvent -fuzztime=$(FUZZTIME) ./domain/
+	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./adapters/userfile/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

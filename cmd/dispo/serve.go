@@ -31,11 +31,12 @@ import (
 
 // serveConfig is what `dispo serve` runs with; tests fill it directly.
 type serveConfig struct {
-	data, addr, users string
-	demo              bool
-	shutdown          time.Duration
-	logJSON           bool
-	passwordParams    userfile.Params // zero: the store's default cost
+	data, addr, users  string
+	demo               bool
+	shutdown           time.Duration
+	logJSON            bool
+	secure, trustProxy bool
+	passwordParams     userfile.Params // zero: the store's default cost
 	// ready, if not nil, receives the address once the server listens.
 	ready chan<- string
 }
@@ -52,6 +53,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&c.users, "users", env.Getenv("DISPO_USERS"), "user file (env DISPO_USERS; default DATA/users.json)")
 	fs.BoolVar(&c.demo, "demo", envBool(env, "DISPO_DEMO"), "on an empty log, load the Île-de-France demo data and create one demo account per role, printing their passwords (env DISPO_DEMO)")
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 10*time.Second, "how long requests in flight may take to finish at shutdown")
+	fs.BoolVar(&c.secure, "secure-cookies", envBool(env, "DISPO_SECURE_COOKIES"), "mark session cookies Secure even on plain HTTP: set it when a proxy terminates TLS (env DISPO_SECURE_COOKIES)")
+	fs.BoolVar(&c.trustProxy, "trust-proxy", envBool(env, "DISPO_TRUST_PROXY"), "take the client address from X-Forwarded-For and honour X-Forwarded-Proto; only behind a proxy that sets them (env DISPO_TRUST_PROXY)")
 	fs.BoolVar(&c.logJSON, "log-json", envBool(env, "DISPO_LOG_JSON"), "log in JSON rather than text (env DISPO_LOG_JSON)")
 	if err := env.parse(fs, args); err != nil {
 		return err
@@ -120,8 +123,11 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 
 	var api *httpapi.Server
 	auth := httpauth.New(httpauth.Config{
-		Users: users,
-		Now:   env.Now,
+		Users:      users,
+		Now:        env.Now,
+		Secure:     c.secure,
+		TrustProxy: c.trustProxy,
+		LogError:   func(r *http.Request, err error) { logger.Error("authentication", "path", r.URL.Path, "err", err) },
 		Problem: func(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
 			api.Problem(w, r, status, code, detail)
 		},

@@ -22,8 +22,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestServeDemo runs `dispo serve --demo` as make run does, on 127.0.0.1:0:
 // demo data and accounts, a login with a printed password, a declaration
@@ -175,7 +179,9 @@ func TestServeDemo(t *testing.T) {
 	env.Stdout = out2
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	ready2 := make(chan string, 1)
-	go func() { served <- serve(ctx2, env, serveConfig{data: data, addr: "127.0.0.1:0", demo: true, shutdown: time.Second, ready: ready2}) }()
+	go func() {
+		served <- serve(ctx2, env, serveConfig{data: data, addr: "127.0.0.1:0", demo: true, shutdown: time.Second, ready: ready2})
+	}()
 	<-ready2
 	cancel2()
 	<-served

@@ -1,0 +1,601 @@
+package httpauth_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"dispo/adapters/httpauth"
+	"dispo/adapters/userfile"
+	"dispo/domain"
+)
+
+const pw = "correct horse battery"
+
+// clock is a fake clock tests advance by hand: no sleeps.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type fixture struct {
+	t        *testing.T
+	srv      *httptest.Server
+	store    *userfile.Store
+	clock    *clock
+	failures atomic.Int32
+}
+
+// newFixture serves the session endpoints as httpapi mounts them, a
+// protected /api/v1/echo (any method) and a public /healthz, with the real
+// user store (cheap hashing) holding alice (responsable) and bob (analyst).
+func newFixture(t *testing.T, tls bool, mod func(*httpauth.Config)) *fixture {
+	t.Helper()
+	f := &fixture{t: t, clock: &clock{t: time.Date(2025, 3, 6, 15, 0, 0, 0, time.UTC)}}
+	store, err := userfile.Open(filepath.Join(t.TempDir(), "users.json"), userfile.Options{Now: f.clock.Now, Params: userfile.CheapParams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.store = store
+	for _, u := range []userfile.User{
+		{ID: "alice", Role: domain.RoleResponsable, Establishments: []string{"770110054"}},
+		{ID: "bob", Role: domain.RoleAnalyst},
+	} {
+		if err := store.Add(u, pw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := httpauth.Config{Users: store, Now: f.clock.Now, OnLoginFailure: func() { f.failures.Add(1) }}
+	if mod != nil {
+		mod(&cfg)
+	}
+	auth := httpauth.New(cfg)
+	r := mux.NewRouter()
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	api := r.PathPrefix("/api/v1").Subrouter()
+	api.Use(auth.Middleware)
+	api.Handle("/session", auth.LoginHandler()).Methods(http.MethodPost)
+	api.Handle("/session", auth.MeHandler()).Methods(http.MethodGet)
+	api.Handle("/session", auth.LogoutHandler()).Methods(http.MethodDelete)
+	api.Handle("/echo", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := httpauth.PrincipalFrom(r.Context())
+		fmt.Fprintf(w, "%s %s %s", r.Method, p.UserID, strings.Join(p.Establishments, ","))
+	})))
+	if tls {
+		f.srv = httptest.NewTLSServer(r)
+	} else {
+		f.srv = httptest.NewServer(r)
+	}
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// req is a request to send; zero fields are left out.
+type req struct {
+	method, path, body string
+	contentType        string // default application/json when there is a body
+	cookie, csrf       string
+	bearer             string
+	authorization      string // raw Authorization header
+	xff                string
+}
+
+type resp struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (f *fixture) do(q req) resp {
+	f.t.Helper()
+	r, err := http.NewRequest(q.method, f.srv.URL+q.path, strings.NewReader(q.body))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if q.contentType == "none" {
+		// no Content-Type
+	} else if q.contentType != "" {
+		r.Header.Set("Content-Type", q.contentType)
+	} else if q.body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if q.cookie != "" {
+		r.AddCookie(&http.Cookie{Name: httpauth.CookieName, Value: q.cookie})
+	}
+	if q.csrf != "" {
+		r.Header.Set(httpauth.CSRFHeader, q.csrf)
+	}
+	if q.bearer != "" {
+		r.Header.Set("Authorization", "Bearer "+q.bearer)
+	}
+	if q.authorization != "" {
+		r.Header.Set("Authorization", q.authorization)
+	}
+	if q.xff != "" {
+		r.Header.Set("X-Forwarded-For", q.xff)
+	}
+	res, err := f.srv.Client().Do(r)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{res.StatusCode, res.Header, string(b)}
+}
+
+func loginBody(id, password string) string {
+	b, _ := json.Marshal(map[string]string{"identifier": id, "password": password})
+	return string(b)
+}
+
+func (f *fixture) loginFrom(xff, id, password string) resp {
+	f.t.Helper()
+	return f.do(req{method: "POST", path: "/api/v1/session", body: loginBody(id, password), xff: xff})
+}
+
+func (f *fixture) login(id, password string) resp {
+	f.t.Helper()
+	return f.loginFrom("", id, password)
+}
+
+type sessionView struct {
+	UserID         string    `json:"user_id"`
+	Role           string    `json:"role"`
+	Establishments []string  `json:"establishments"`
+	CSRFToken      string    `json:"csrf_token"`
+	ExpiresAt      time.Time `json:"expires_at"`
+}
+
+// mustLogin logs id in and returns its cookie value and CSRF token.
+func (f *fixture) mustLogin(id string) (string, string) {
+	f.t.Helper()
+	res := f.login(id, pw)
+	if res.status != http.StatusCreated {
+		f.t.Fatalf("login %s: %d %s", id, res.status, res.body)
+	}
+	var v sessionView
+	if err := json.Unmarshal([]byte(res.body), &v); err != nil {
+		f.t.Fatal(err)
+	}
+	return sessionCookie(f.t, res).Value, v.CSRFToken
+}
+
+func sessionCookie(t *testing.T, res resp) *http.Cookie {
+	t.Helper()
+	for _, c := range (&http.Response{Header: res.header}).Cookies() {
+		if c.Name == httpauth.CookieName {
+			return c
+		}
+	}
+	t.Fatalf("no %s cookie in %v", httpauth.CookieName, res.header.Values("Set-Cookie"))
+	return nil
+}
+
+func problemCode(t *testing.T, res resp) string {
+	t.Helper()
+	var p struct {
+		Code string `json:"code"`
+	}
+	if err := json.Unmarshal([]byte(res.body), &p); err != nil {
+		t.Fatalf("not a problem: %d %q", res.status, res.body)
+	}
+	return p.Code
+}
+
+func expect(t *testing.T, what string, res resp, status int, code string) {
+	t.Helper()
+	if res.status != status {
+		t.Fatalf("%s: got %d %s, want %d", what, res.status, res.body, status)
+	}
+	if code != "" {
+		if got := problemCode(t, res); got != code {
+			t.Fatalf("%s: got code %q, want %q (%s)", what, got, code, res.body)
+		}
+	}
+}
+
+func TestLoginAnswersTheSession(t *testing.T) {
+	f := newFixture(t, false, nil)
+	res := f.login("alice", pw)
+	expect(t, "login", res, http.StatusCreated, "")
+	var v sessionView
+	if err := json.Unmarshal([]byte(res.body), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.UserID != "alice" || v.Role != "responsable" || !slices.Equal(v.Establishments, []string{"770110054"}) ||
+		len(v.CSRFToken) != 43 || !v.ExpiresAt.Equal(f.clock.Now().Add(30*time.Minute)) {
+		t.Fatalf("got %+v", v)
+	}
+	if cc := res.header.Get("Cache-Control"); cc != "no-store" {
+		t.Fatalf("Cache-Control %q", cc)
+	}
+	c := sessionCookie(t, res)
+	if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.Secure || c.MaxAge != 0 || len(c.Value) != 43 {
+		t.Fatalf("cookie %+v", c)
+	}
+	if c.Value == v.CSRFToken {
+		t.Fatal("the CSRF token is the session id")
+	}
+	// bob's establishments are [] not null.
+	res = f.login("bob", pw)
+	if !strings.Contains(res.body, `"establishments":[]`) {
+		t.Fatalf("got %s", res.body)
+	}
+}
+
+func TestSecureCookie(t *testing.T) {
+	f := newFixture(t, false, func(c *httpauth.Config) { c.Secure = true })
+	if c := sessionCookie(t, f.login("alice", pw)); !c.Secure {
+		t.Fatal("Config.Secure: cookie not Secure")
+	}
+	f = newFixture(t, true, nil)
+	if c := sessionCookie(t, f.login("alice", pw)); !c.Secure {
+		t.Fatal("over TLS: cookie not Secure")
+	}
+}
+
+// Wrong password and unknown identifier are told apart by nothing.
+func TestBadCredentialsAllLookTheSame(t *testing.T) {
+	f := newFixture(t, false, func(c *httpauth.Config) { c.MaxFailuresPerIdentifier, c.MaxFailuresPerAddress = 100, 100 })
+	wrong := f.login("alice", pw+"!")
+	expect(t, "wrong password", wrong, http.StatusUnauthorized, "unauthorized")
+	for _, tc := range []struct{ id, password string }{
+		{"nobody", pw}, {"alice", "short"}, {"not an id!", pw}, {strings.Repeat("a", 1000), pw},
+	} {
+		res := f.login(tc.id, tc.password)
+		if res.status != wrong.status || res.body != wrong.body || res.header.Get("WWW-Authenticate") != wrong.header.Get("WWW-Authenticate") {
+			t.Errorf("login(%.20q, %q): %d %s; want as a wrong password: %d %s", tc.id, tc.password, res.status, res.body, wrong.status, wrong.body)
+		}
+		if len(res.header.Values("Set-Cookie")) != 0 {
+			t.Errorf("a failed login set a cookie")
+		}
+	}
+	if n := f.failures.Load(); n != 5 {
+		t.Fatalf("OnLoginFailure called %d times, want 5", n)
+	}
+}
+
+func TestMalformedLogins(t *testing.T) {
+	f := newFixture(t, false, nil)
+	for _, tc := range []struct {
+		name, body, contentType string
+		status                  int
+		code                    string
+	}{
+		{"malformed JSON", `{"identifier":"alice",`, "", 400, "invalid"},
+		{"unknown field", `{"identifier":"alice","password":"` + pw + `","remember":true}`, "", 400, "invalid"},
+		{"trailing data", loginBody("alice", pw) + `{}`, "", 400, "invalid"},
+		{"an array", `[]`, "", 400, "invalid"},
+		{"empty body", ``, "application/json", 400, "invalid"},
+		{"missing password", `{"identifier":"alice"}`, "", 400, "invalid"},
+		{"password a number", `{"identifier":"alice","password":12}`, "", 400, "invalid"},
+		{"form", "identifier=alice&password=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type"},
+		{"text", loginBody("alice", pw), "text/plain", 415, "unsupported_media_type"},
+		{"no content type", loginBody("alice", pw), "none", 415, "unsupported_media_type"},
+		{"oversized", `{"identifier":"alice","password":"` + strings.Repeat("x", 70<<10) + `"}`, "", 413, "too_large"},
+	} {
+		res := f.do(req{method: "POST", path: "/api/v1/session", body: tc.body, contentType: tc.contentType})
+		if res.status != tc.status || problemCode(t, res) != tc.code {
+			t.Errorf("%s: got %d %s, want %d %s", tc.name, res.status, res.body, tc.status, tc.code)
+		}
+	}
+	// With a charset parameter it is fine.
+	res := f.do(req{method: "POST", path: "/api/v1/session", body: loginBody("alice", pw), contentType: "application/json; charset=utf-8"})
+	expect(t, "charset", res, http.StatusCreated, "")
+	if n := f.failures.Load(); n != 0 {
+		t.Fatalf("malformed requests counted as %d failed logins", n)
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	f := newFixture(t, false, nil)
+	cookie, csrf := f.mustLogin("alice")
+	tok, err := f.store.NewToken("bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		q    req
+		want int
+		body string
+	}{
+		{"cookie GET, no token needed", req{method: "GET", cookie: cookie}, 200, "GET alice 770110054"},
+		{"cookie HEAD", req{method: "HEAD", cookie: cookie}, 200, ""},
+		{"cookie POST without token", req{method: "POST", cookie: cookie}, 403, "missing X-CSRF-Token"},
+		{"cookie PUT with a wrong token", req{method: "PUT", cookie: cookie, csrf: csrf[:42] + "x"}, 403, "wrong X-CSRF-Token"},
+		{"cookie DELETE with another session's id", req{method: "DELETE", cookie: cookie, csrf: cookie}, 403, "wrong"},
+		{"cookie PATCH with the token", req{method: "PATCH", cookie: cookie, csrf: csrf}, 200, "PATCH alice"},
+		{"cookie POST with the token", req{method: "POST", cookie: cookie, csrf: csrf}, 200, "POST alice"},
+		{"bearer POST without token", req{method: "POST", bearer: tok}, 200, "POST bob"},
+		{"bearer wins over the cookie", req{method: "POST", bearer: tok, cookie: cookie}, 200, "POST bob"},
+		{"nothing", req{method: "GET"}, 401, "log in first"},
+		{"unknown cookie", req{method: "POST", cookie: strings.Repeat("A", 43)}, 401, "log in first"},
+		{"bad bearer", req{method: "GET", bearer: "dispo_" + strings.Repeat("A", 43)}, 401, "bearer token is not valid"},
+		{"basic auth", req{method: "GET", authorization: "Basic YWxpY2U6c2VjcmV0"}, 401, "unsupported Authorization scheme"},
+	} {
+		tc.q.path = "/api/v1/echo"
+		res := f.do(tc.q)
+		if res.status != tc.want || !strings.Contains(res.body, tc.body) {
+			t.Errorf("%s: got %d %s, want %d %q", tc.name, res.status, res.body, tc.want, tc.body)
+		}
+		if res.status == 403 && problemCode(t, res) != "forbidden" {
+			t.Errorf("%s: code %s", tc.name, problemCode(t, res))
+		}
+		if res.status == 401 && res.header.Get("WWW-Authenticate") == "" {
+			t.Errorf("%s: 401 without WWW-Authenticate", tc.name)
+		}
+	}
+	// Public routes pass without credentials.
+	if res := f.do(req{method: "GET", path: "/healthz"}); res.status != 200 {
+		t.Fatalf("healthz: %d", res.status)
+	}
+}
+
+func TestMeAndLogout(t *testing.T) {
+	f := newFixture(t, false, nil)
+	cookie, csrf := f.mustLogin("alice")
+	res := f.do(req{method: "GET", path: "/api/v1/session", cookie: cookie})
+	var v sessionView
+	json.Unmarshal([]byte(res.body), &v)
+	if res.status != 200 || v.UserID != "alice" || v.CSRFToken != csrf {
+		t.Fatalf("me: %d %s", res.status, res.body)
+	}
+	tok, _ := f.store.NewToken("bob")
+	res = f.do(req{method: "GET", path: "/api/v1/session", bearer: tok})
+	if res.status != 200 || strings.Contains(res.body, "csrf_token") || strings.Contains(res.body, "expires_at") || !strings.Contains(res.body, `"user_id":"bob"`) {
+		t.Fatalf("me by token: %d %s", res.status, res.body)
+	}
+	expect(t, "me without credentials", f.do(req{method: "GET", path: "/api/v1/session"}), 401, "unauthorized")
+
+	expect(t, "logout without CSRF", f.do(req{method: "DELETE", path: "/api/v1/session", cookie: cookie}), 403, "forbidden")
+	res = f.do(req{method: "DELETE", path: "/api/v1/session", cookie: cookie, csrf: csrf})
+	expect(t, "logout", res, 204, "")
+	if c := sessionCookie(t, res); c.MaxAge >= 0 || c.Value != "" {
+		t.Fatalf("logout cookie %+v", c)
+	}
+	res = f.do(req{method: "GET", path: "/api/v1/session", cookie: cookie})
+	expect(t, "me after logout", res, 401, "unauthorized")
+	if c := sessionCookie(t, res); c.MaxAge >= 0 {
+		t.Fatal("an ended session's cookie is not cleared")
+	}
+	expect(t, "logout by token", f.do(req{method: "DELETE", path: "/api/v1/session", bearer: tok}), 204, "")
+}
+
+func TestSessionsExpire(t *testing.T) {
+	f := newFixture(t, false, nil)
+	cookie, _ := f.mustLogin("alice")
+	f.clock.Advance(29 * time.Minute)
+	expect(t, "after 29 min idle", f.do(req{method: "GET", path: "/api/v1/echo", cookie: cookie}), 200, "")
+	f.clock.Advance(29 * time.Minute) // slid: 58 min after login, 29 after the last request
+	res := f.do(req{method: "GET", path: "/api/v1/session", cookie: cookie})
+	var v sessionView
+	json.Unmarshal([]byte(res.body), &v)
+	if res.status != 200 || !v.ExpiresAt.Equal(f.clock.Now().Add(30*time.Minute)) {
+		t.Fatalf("sliding: %d %s", res.status, res.body)
+	}
+	f.clock.Advance(30 * time.Minute)
+	expect(t, "after 30 min idle", f.do(req{method: "GET", path: "/api/v1/echo", cookie: cookie}), 401, "unauthorized")
+
+	// Busy all day: the absolute lifetime ends it at 8 h.
+	cookie, _ = f.mustLogin("alice")
+	for i := 0; i < 8*3-1; i++ {
+		f.clock.Advance(20 * time.Minute)
+		expect(t, fmt.Sprintf("busy, %d min", 20*(i+1)), f.do(req{method: "GET", path: "/api/v1/echo", cookie: cookie}), 200, "")
+	}
+	res = f.do(req{method: "GET", path: "/api/v1/session", cookie: cookie})
+	json.Unmarshal([]byte(res.body), &v)
+	if !v.ExpiresAt.Equal(f.clock.Now().Add(20 * time.Minute)) {
+		t.Fatalf("expires_at %v near the end of the 8 h, want the absolute end", v.ExpiresAt)
+	}
+	f.clock.Advance(20 * time.Minute)
+	expect(t, "after 8 h", f.do(req{method: "GET", path: "/api/v1/echo", cookie: cookie}), 401, "unauthorized")
+}
+
+func TestCustomLifetimes(t *testing.T) {
+	f := newFixture(t, false, func(c *httpauth.Config) { c.SessionTTL, c.IdleTimeout = time.Hour, 5*time.Minute })
+	cookie, _ := f.mustLogin("bob")
+	f.clock.Advance(5 * time.Minute)
+	expect(t, "after the idle timeout", f.do(req{method: "GET", path: "/api/v1/echo", cookie: cookie}), 401, "")
+}
+
+func TestUserChangesApplyToSessions(t *testing.T) {
+	f := newFixture(t, false, nil)
+	cookie, _ := f.mustLogin("alice")
+	if err := f.store.Grant("alice", "750000001"); err != nil {
+		t.Fatal(err)
+	}
+	res := f.do(req{method: "GET", path: "/api/v1/echo", cookie: cookie})
+	if res.body != "GET alice 750000001,770110054" {
+		t.Fatalf("after a grant: %s", res.body)
+	}
+	tok, _ := f.store.NewToken("alice")
+	if err := f.store.Remove("alice"); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "session of a removed user", f.do(req{method: "GET", path: "/api/v1/echo", cookie: cookie}), 401, "")
+	expect(t, "token of a removed user", f.do(req{method: "GET", path: "/api/v1/echo", bearer: tok}), 401, "")
+}
+
+func TestRelogin(t *testing.T) {
+	f := newFixture(t, false, func(c *httpauth.Config) { c.MaxSessionsPerUser = 2 })
+	first, _ := f.mustLogin("alice")
+	// Logging in again with the cookie, without a CSRF token, ends the first session.
+	res := f.do(req{method: "POST", path: "/api/v1/session", body: loginBody("bob", pw), cookie: first})
+	expect(t, "re-login", res, 201, "")
+	expect(t, "the first session", f.do(req{method: "GET", path: "/api/v1/echo", cookie: first}), 401, "")
+	// At most 2 sessions per user: the least recently used ends.
+	f.clock.Advance(time.Minute)
+	a, _ := f.mustLogin("bob")
+	f.clock.Advance(time.Minute)
+	b, _ := f.mustLogin("bob")
+	f.clock.Advance(time.Minute)
+	f.do(req{method: "GET", path: "/api/v1/echo", cookie: a})
+	f.clock.Advance(time.Minute)
+	c, _ := f.mustLogin("bob")
+	for cookie, want := range map[string]int{a: 200, b: 401, c: 200} {
+		if res := f.do(req{method: "GET", path: "/api/v1/echo", cookie: cookie}); res.status != want {
+			t.Errorf("got %d, want %d", res.status, want)
+		}
+	}
+}
+
+func retryAfter(t *testing.T, res resp) int {
+	t.Helper()
+	n, err := strconv.Atoi(res.header.Get("Retry-After"))
+	if err != nil {
+		t.Fatalf("Retry-After %q", res.header.Get("Retry-After"))
+	}
+	return n
+}
+
+func TestThrottlePerIdentifier(t *testing.T) {
+	f := newFixture(t, false, func(c *httpauth.Config) { c.TrustProxy = true })
+	// Five failures from five addresses, a minute apart.
+	for i := 0; i < 5; i++ {
+		expect(t, "failure", f.loginFrom(fmt.Sprintf("192.0.2.%d", i), "alice", "wrong password"), 401, "unauthorized")
+		f.clock.Advance(time.Minute)
+	}
+	// The sixth attempt, even right and from a new address, is refused until
+	// the first failure leaves the window: 15 - 5 = 10 minutes.
+	res := f.loginFrom("198.51.100.1", "alice", pw)
+	expect(t, "sixth", res, http.StatusTooManyRequests, "too_many_requests")
+	if n := retryAfter(t, res); n != 600 {
+		t.Fatalf("Retry-After %d, want 600", n)
+	}
+	// Same answer for an identifier that does not exist.
+	for i := 0; i < 5; i++ {
+		f.loginFrom(fmt.Sprintf("203.0.113.%d", i), "nobody", pw)
+	}
+	expect(t, "unknown identifier", f.loginFrom("198.51.100.2", "nobody", pw), 429, "too_many_requests")
+	// Other identifiers are not affected.
+	expect(t, "bob", f.loginFrom("198.51.100.1", "bob", pw), 201, "")
+	f.clock.Advance(9*time.Minute + 59*time.Second)
+	res = f.loginFrom("198.51.100.1", "alice", pw)
+	if res.status != 429 || retryAfter(t, res) != 1 {
+		t.Fatalf("one second before: %d, Retry-After %s", res.status, res.header.Get("Retry-After"))
+	}
+	f.clock.Advance(time.Second)
+	expect(t, "once the first failure left the window", f.loginFrom("198.51.100.1", "alice", pw), 201, "")
+	if n := f.failures.Load(); n != 10 {
+		t.Fatalf("%d failures counted, want 10 (refused attempts are not failures)", n)
+	}
+}
+
+func TestSuccessResetsTheIdentifier(t *testing.T) {
+	f := newFixture(t, false, func(c *httpauth.Config) { c.TrustProxy = true })
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 4; i++ {
+			expect(t, "failure", f.loginFrom(fmt.Sprintf("192.0.2.%d", 10*round+i), "alice", "wrong password"), 401, "")
+		}
+		expect(t, "success", f.loginFrom("198.51.100.1", "alice", pw), 201, "")
+	}
+}
+
+func TestThrottlePerAddress(t *testing.T) {
+	f := newFixture(t, false, func(c *httpauth.Config) { c.MaxFailuresPerAddress = 3 })
+	// X-Forwarded-For is not trusted by default: every attempt comes from 127.0.0.1.
+	expect(t, "failure", f.loginFrom("192.0.2.1", "user1", "wrong password"), 401, "")
+	expect(t, "failure", f.loginFrom("192.0.2.2", "user2", "wrong password"), 401, "")
+	// A success does not clear the address's failures (only its identifier's).
+	expect(t, "success", f.loginFrom("192.0.2.3", "alice", pw), 201, "")
+	f.clock.Advance(time.Minute)
+	expect(t, "failure", f.loginFrom("192.0.2.4", "user3", "wrong password"), 401, "")
+	res := f.loginFrom("192.0.2.99", "alice", pw)
+	expect(t, "fourth from the address", res, 429, "too_many_requests")
+	if n := retryAfter(t, res); n != 900-60 {
+		t.Fatalf("Retry-After %d, want 840", n)
+	}
+	f.clock.Advance(14 * time.Minute)
+	expect(t, "after the window", f.login("alice", pw), 201, "")
+}
+
+func TestThrottleWithTrustedProxy(t *testing.T) {
+	f := newFixture(t, false, func(c *httpauth.Config) { c.MaxFailuresPerAddress, c.TrustProxy = 2, true })
+	f.loginFrom("10.0.0.1, 192.0.2.1", "u1", "wrong password")
+	f.loginFrom("10.0.0.2, 192.0.2.1", "u2", "wrong password")
+	expect(t, "same last entry", f.loginFrom("192.0.2.1", "alice", pw), 429, "")
+	expect(t, "another address", f.loginFrom("192.0.2.2", "alice", pw), 201, "")
+	// IPv6 addresses of one /64 are one client.
+	f.loginFrom("2001:db8:1:2::1", "u1", "wrong password")
+	f.loginFrom("2001:db8:1:2::ffff", "u2", "wrong password")
+	expect(t, "same /64", f.loginFrom("2001:db8:1:2:abcd::9", "alice", pw), 429, "")
+	expect(t, "another /64", f.loginFrom("2001:db8:1:3::1", "alice", pw), 201, "")
+}
+
+// A user file damaged while the server runs: logins fail closed with 500,
+// and are not counted as failures.
+func TestDamagedUserFile(t *testing.T) {
+	var logged atomic.Int32
+	f := newFixture(t, false, func(c *httpauth.Config) {
+		c.MaxFailuresPerIdentifier = 1
+		c.LogError = func(*http.Request, error) { logged.Add(1) }
+	})
+	cookie, _ := f.mustLogin("alice")
+	os.WriteFile(f.store.Path(), []byte("{garbage"), 0o600)
+	expect(t, "login", f.login("alice", pw), 500, "internal")
+	expect(t, "login again", f.login("alice", pw), 500, "internal")
+	expect(t, "session", f.do(req{method: "GET", path: "/api/v1/echo", cookie: cookie}), 500, "internal")
+	if logged.Load() != 3 || f.failures.Load() != 0 {
+		t.Fatalf("logged %d, failures %d", logged.Load(), f.failures.Load())
+	}
+	if res := f.login("alice", pw); strings.Contains(res.body, "garbage") || strings.Contains(res.body, "damaged") {
+		t.Fatalf("the internal error is shown: %s", res.body)
+	}
+}
+
+// Run with -race.
+func TestConcurrentLogins(t *testing.T) {
+	// Attempts in progress count as failures until they succeed: the
+	// identifier's limit is raised so that 8 parallel logins of bob pass.
+	f := newFixture(t, false, func(c *httpauth.Config) { c.MaxConcurrentLogins, c.MaxFailuresPerIdentifier = 2, 100 })
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				res := f.login("bob", pw)
+				if res.status != 201 {
+					t.Errorf("login: %d %s", res.status, res.body)
+					return
+				}
+				c := sessionCookie(t, res)
+				f.do(req{method: "GET", path: "/api/v1/echo", cookie: c.Value})
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// The principal can be put in a context by hand, for handler tests.
+func TestWithPrincipal(t *testing.T) {
+	p := domain.Principal{UserID: "x", Role: domain.RoleAdmin}
+	got, ok := httpauth.PrincipalFrom(httpauth.WithPrincipal(t.Context(), p))
+	if !ok || got.UserID != "x" {
+		t.Fatalf("got %+v %v", got, ok)
+	}
+	if _, ok := httpauth.PrincipalFrom(t.Context()); ok {
+		t.Fatal("a principal in an empty context")
+	}
+}

@@ -1,0 +1,403 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"dispo/adapters/userfile"
+	"dispo/domain"
+)
+
+// userParams is the argon2id cost of new password hashes; zero means
+// userfile.DefaultParams. Tests make it cheap.
+var userParams userfile.Params
+
+type usersVerb struct {
+	name, synopsis, summary, help string
+	run                           func(env *Env, verb *usersVerb, args []string) error
+}
+
+const passwordHelp = "The password is read from the first line of standard input (--password-stdin says so\n" +
+	"explicitly), never from a flag: command lines are visible to every user of the machine\n" +
+	"(ps, /proc) and stay in shell history. 10 to 256 characters. On a terminal it is echoed as\n" +
+	"typed; to hide it: read -rs PW && printf '%s\\n' \"$PW\" | dispo users ..."
+
+var usersVerbs = []*usersVerb{
+	{"add", "ID --role ROLE [--name NAME] [--establishment FINESS]... [flags] < password",
+		"create a login",
+		"Creates the login ID (1 to 64 of A-Z a-z 0-9 . _ @ -) with role ROLE: responsable,\n" +
+			"professionnel, analyst, auditor or admin. A responsable declares for the establishments\n" +
+			"(FINESS) it is habilitated for: --establishment, repeated or comma-separated, or grant later.\n\n" +
+			passwordHelp,
+		usersAdd},
+	{"passwd", "ID [flags] < password", "change a password",
+		"Replaces the password of ID. Sessions and bearer tokens in force stay valid.\n\n" + passwordHelp,
+		usersPasswd},
+	{"grant", "ID FINESS... [flags]", "habilitate a responsable for establishments",
+		"Habilitates the responsable ID to declare for the establishments FINESS (9 characters).\n" +
+			"Takes effect at once, also on a running server.",
+		usersGrant},
+	{"revoke", "ID FINESS... [flags]", "withdraw habilitations",
+		"Withdraws the habilitations of ID for the establishments FINESS. If ID is not habilitated\n" +
+			"for one of them, nothing is withdrawn. Takes effect at once, also on a running server.",
+		usersRevoke},
+	{"list", "[flags]", "list the logins (no secrets)",
+		"Lists the logins: identifier, role, establishments, number of bearer tokens, name.\n" +
+			"Passwords and tokens are never shown (only their hashes are stored).",
+		usersList},
+	{"token", "ID [--revoke] [flags]", "issue (or revoke) a bearer token for a machine client",
+		"Issues a bearer token for ID and prints it on standard output, once: only its hash is kept.\n" +
+			"A machine client sends it as the header \"Authorization: Bearer <token>\" and needs no\n" +
+			"session nor CSRF token. --revoke withdraws every token of ID instead.",
+		usersToken},
+	{"role", "ID ROLE [flags]", "change a role",
+		"Changes the role of ID. A responsable must have its establishments revoked first.",
+		usersRole},
+	{"remove", "ID [flags]", "delete a login",
+		"Deletes the login ID with its tokens; its sessions end at their next request.",
+		usersRemove},
+}
+
+func runUsers(ctx context.Context, env *Env, args []string) error {
+	list := ""
+	for _, v := range usersVerbs {
+		list += fmt.Sprintf("  %-7s %s\n", v.name, v.summary)
+	}
+	usage := "Usage: dispo users <verb> [flags] [arguments]\n\n" +
+		"Manages the logins and habilitations of the user file (--users, default DATA/users.json).\n" +
+		"Changes take effect at once, also on a running server.\n\nVerbs:\n" + list +
+		"\nRun \"dispo users <verb> --help\" for a verb's flags.\n"
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(env.Stdout, usage)
+		return nil
+	}
+	for _, v := range usersVerbs {
+		if v.name == args[0] {
+			return v.run(env, v, args[1:])
+		}
+	}
+	fmt.Fprintf(env.Stderr, "dispo users: unknown verb %q\n\n%s", args[0], usage)
+	return errUsage
+}
+
+// usersCmd is a verb's command line: its flags, parsed arguments and file.
+type usersCmd struct {
+	env   *Env
+	verb  *usersVerb
+	fs    *flag.FlagSet
+	data  *string
+	users *string
+	args  []string
+}
+
+func newUsersCmd(env *Env, v *usersVerb) *usersCmd {
+	c := &usersCmd{env: env, verb: v, fs: env.flags("users "+v.name, v.synopsis, v.help)}
+	c.data = env.dataFlag(c.fs)
+	c.users = c.fs.String("users", env.Getenv("DISPO_USERS"), "user file (env DISPO_USERS; default DATA/users.json)")
+	return c
+}
+
+// parse parses flags anywhere among the arguments ("add alice --role
+// admin"); after "--" everything is an argument. It checks the count of
+// arguments: at least min, at most max (-1: no limit).
+func (c *usersCmd) parse(args []string, min, max int) error {
+	for {
+		if err := c.env.parse(c.fs, args); err != nil {
+			return err
+		}
+		rest := c.fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if i := len(args) - len(rest) - 1; i >= 0 && args[i] == "--" {
+			c.args = append(c.args, rest...)
+			break
+		}
+		c.args = append(c.args, rest[0])
+		args = rest[1:]
+	}
+	if len(c.args) < min || max >= 0 && len(c.args) > max {
+		c.fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+func (c *usersCmd) path() string {
+	if *c.users != "" {
+		return *c.users
+	}
+	return filepath.Join(*c.data, "users.json")
+}
+
+func (c *usersCmd) open() (*userfile.Store, error) {
+	return userfile.Open(c.path(), userfile.Options{Now: c.env.Now, Params: userParams})
+}
+
+// fail words a refusal of the store for the command line.
+func (c *usersCmd) fail(id string, err error) error {
+	if domain.ErrorCode(err) == domain.EInternal {
+		return err
+	}
+	return fmt.Errorf("%s %s: %s", c.verb.name, id, domain.ErrorMessage(err))
+}
+
+// readPassword reads the password from the first line of standard input.
+func (c *usersCmd) readPassword(id string) (string, error) {
+	if f, ok := c.env.Stdin.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			fmt.Fprintf(c.env.Stderr, "Password for %s (10 to 256 characters; shown as typed), then Enter: ", id)
+		}
+	}
+	const limit = 4 * userfile.MaxPasswordLen // bytes: 256 characters of up to 4 bytes
+	line, err := bufio.NewReader(io.LimitReader(c.env.Stdin, limit+2)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("reading the password from standard input: %w", err)
+	}
+	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	switch {
+	case line == "":
+		return "", fmt.Errorf("%s %s: no password on standard input (write it on the first line)", c.verb.name, id)
+	case len(line) > limit:
+		return "", fmt.Errorf("%s %s: the password is longer than %d characters", c.verb.name, id, userfile.MaxPasswordLen)
+	}
+	return line, nil
+}
+
+func checkIDArg(c *usersCmd, id string) error {
+	if !userfile.ValidID(id) {
+		return fmt.Errorf("%s: invalid identifier %q: 1 to 64 of A-Z a-z 0-9 . _ @ -", c.verb.name, id)
+	}
+	return nil
+}
+
+// finessList is a repeatable flag of FINESS, also comma-separated.
+type finessList []string
+
+func (l *finessList) String() string { return strings.Join(*l, ",") }
+func (l *finessList) Set(s string) error {
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			*l = append(*l, f)
+		}
+	}
+	return nil
+}
+
+func usersAdd(env *Env, v *usersVerb, args []string) error {
+	c := newUsersCmd(env, v)
+	role := c.fs.String("role", "", "role: responsable, professionnel, analyst, auditor or admin (required)")
+	name := c.fs.String("name", "", "display name (optional)")
+	var finess finessList
+	c.fs.Var(&finess, "establishment", "FINESS of an establishment a responsable declares for (repeat, or comma-separate)")
+	c.fs.Bool("password-stdin", false, "the password comes from standard input: accepted for scripts that say so; it always does")
+	if err := c.parse(args, 1, 1); err != nil {
+		return err
+	}
+	id := c.args[0]
+	if *role == "" {
+		fmt.Fprintln(env.Stderr, "dispo users add: --role is required")
+		c.fs.Usage()
+		return errUsage
+	}
+	if err := checkIDArg(c, id); err != nil {
+		return err
+	}
+	if r := domain.Role(*role); !domain.ValidRole(r) || r == domain.RoleSystem {
+		return fmt.Errorf("add %s: unknown role %q: responsable, professionnel, analyst, auditor or admin", id, *role)
+	}
+	s, err := c.open()
+	if err != nil {
+		return err
+	}
+	if _, err := s.Get(id); err == nil {
+		return fmt.Errorf("add %s: user %q already exists (passwd changes its password)", id, id)
+	}
+	pw, err := c.readPassword(id)
+	if err != nil {
+		return err
+	}
+	u := userfile.User{ID: id, Name: *name, Role: domain.Role(*role), Establishments: finess}
+	if err := s.Add(u, pw); err != nil {
+		return c.fail(id, err)
+	}
+	info, err := s.Get(id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "added %s (%s%s) to %s\n", id, info.Role, describeFINESS(info.Establishments), s.Path())
+	return nil
+}
+
+func describeFINESS(finess []string) string {
+	if len(finess) == 0 {
+		return ""
+	}
+	return ", habilitated for " + strings.Join(finess, ", ")
+}
+
+func usersPasswd(env *Env, v *usersVerb, args []string) error {
+	c := newUsersCmd(env, v)
+	c.fs.Bool("password-stdin", false, "the password comes from standard input: accepted for scripts that say so; it always does")
+	if err := c.parse(args, 1, 1); err != nil {
+		return err
+	}
+	id := c.args[0]
+	s, err := c.open()
+	if err != nil {
+		return err
+	}
+	if _, err := s.Get(id); err != nil {
+		return c.fail(id, err)
+	}
+	pw, err := c.readPassword(id)
+	if err != nil {
+		return err
+	}
+	if err := s.SetPassword(id, pw); err != nil {
+		return c.fail(id, err)
+	}
+	fmt.Fprintf(env.Stdout, "changed the password of %s\n", id)
+	return nil
+}
+
+func usersGrant(env *Env, v *usersVerb, args []string) error {
+	return usersHabilitations(env, v, args, (*userfile.Store).Grant)
+}
+
+func usersRevoke(env *Env, v *usersVerb, args []string) error {
+	return usersHabilitations(env, v, args, (*userfile.Store).Revoke)
+}
+
+func usersHabilitations(env *Env, v *usersVerb, args []string, change func(*userfile.Store, string, ...string) error) error {
+	c := newUsersCmd(env, v)
+	if err := c.parse(args, 2, -1); err != nil {
+		return err
+	}
+	id := c.args[0]
+	s, err := c.open()
+	if err != nil {
+		return err
+	}
+	if err := change(s, id, c.args[1:]...); err != nil {
+		return c.fail(id, err)
+	}
+	info, err := s.Get(id)
+	if err != nil {
+		return err
+	}
+	now := "no establishment"
+	if len(info.Establishments) > 0 {
+		now = strings.Join(info.Establishments, ", ")
+	}
+	fmt.Fprintf(env.Stdout, "%s is habilitated for %s\n", id, now)
+	return nil
+}
+
+func usersList(env *Env, v *usersVerb, args []string) error {
+	c := newUsersCmd(env, v)
+	if err := c.parse(args, 0, 0); err != nil {
+		return err
+	}
+	s, err := c.open()
+	if err != nil {
+		return err
+	}
+	list, err := s.List()
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		fmt.Fprintf(env.Stderr, "no users in %s (dispo users add creates them)\n", s.Path())
+		return nil
+	}
+	var buf strings.Builder
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tROLE\tESTABLISHMENTS\tTOKENS\tNAME")
+	for _, u := range list {
+		est := strings.Join(u.Establishments, ",")
+		if est == "" {
+			est = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", u.ID, u.Role, est, u.Tokens, u.Name)
+	}
+	tw.Flush()
+	for line := range strings.Lines(buf.String()) {
+		fmt.Fprintln(env.Stdout, strings.TrimRight(line, " \n"))
+	}
+	return nil
+}
+
+func usersToken(env *Env, v *usersVerb, args []string) error {
+	c := newUsersCmd(env, v)
+	revoke := c.fs.Bool("revoke", false, "withdraw every token of ID instead of issuing one")
+	if err := c.parse(args, 1, 1); err != nil {
+		return err
+	}
+	id := c.args[0]
+	s, err := c.open()
+	if err != nil {
+		return err
+	}
+	if *revoke {
+		n, err := s.RevokeTokens(id)
+		if err != nil {
+			return c.fail(id, err)
+		}
+		fmt.Fprintf(env.Stdout, "revoked %d token(s) of %s\n", n, id)
+		return nil
+	}
+	tok, err := s.NewToken(id)
+	if err != nil {
+		return c.fail(id, err)
+	}
+	fmt.Fprintf(env.Stderr, "bearer token for %s, shown this once (send it as \"Authorization: Bearer <token>\"):\n", id)
+	fmt.Fprintln(env.Stdout, tok)
+	return nil
+}
+
+func usersRole(env *Env, v *usersVerb, args []string) error {
+	c := newUsersCmd(env, v)
+	if err := c.parse(args, 2, 2); err != nil {
+		return err
+	}
+	id, role := c.args[0], domain.Role(c.args[1])
+	s, err := c.open()
+	if err != nil {
+		return err
+	}
+	if err := s.SetRole(id, role); err != nil {
+		return c.fail(id, err)
+	}
+	fmt.Fprintf(env.Stdout, "%s is %s\n", id, role)
+	return nil
+}
+
+func usersRemove(env *Env, v *usersVerb, args []string) error {
+	c := newUsersCmd(env, v)
+	if err := c.parse(args, 1, 1); err != nil {
+		return err
+	}
+	id := c.args[0]
+	s, err := c.open()
+	if err != nil {
+		return err
+	}
+	if err := s.Remove(id); err != nil {
+		return c.fail(id, err)
+	}
+	fmt.Fprintf(env.Stdout, "removed %s\n", id)
+	return nil
+}
