@@ -64,7 +64,7 @@ func Demo(now time.Time) ([]domain.Envelope, error) {
 		}
 		// Ages spread evenly on a log scale from a minute to the whole
 		// span: as many units in the last hour as in the last days.
-		age := time.Duration(math.Exp(r.Float64() * math.Log(float64(span)/float64(time.Minute)))) * time.Minute
+		age := time.Duration(math.Exp(r.Float64()*math.Log(float64(span)/float64(time.Minute)))) * time.Minute
 		d := u.state.Declared()
 		capacity := d.Installed - d.Closed
 		avail := min(capacity, max(0, d.Available+r.IntN(3)-1))
