@@ -41,9 +41,10 @@ const (
 )
 
 // ValidUnitID reports whether id can identify a unit: 1 to 64 of
-// A-Z a-z 0-9 . _ - (directory identifiers are of that shape).
+// A-Z a-z 0-9 . _ - (directory identifiers are of that shape), not only
+// dots: "." and ".." are path segments no URL can carry.
 func ValidUnitID(id string) bool {
-	if id == "" || len(id) > 64 {
+	if id == "" || len(id) > 64 || strings.Trim(id, ".") == "" {
 		return false
 	}
 	for i := 0; i < len(id); i++ {

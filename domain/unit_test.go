@@ -50,7 +50,7 @@ func TestValidUnitID(t *testing.T) {
 		id   string
 		want bool
 	}{
-		{"a", true}, {"77-EG-01", true}, {"unit_1.2-B", true}, {"0", true}, {".", true}, {"-", true},
+		{"a", true}, {"77-EG-01", true}, {"unit_1.2-B", true}, {"0", true}, {".", false}, {"..", false}, {"...", false}, {".a.", true}, {"-", true},
 		{rep("x", 64), true},
 
 		{"", false}, {rep("x", 65), false}, {"a b", false}, {"a/b", false}, {"a:b", false},

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -55,7 +56,9 @@ func (s *Server) command(fn commandFunc) http.Handler {
 				s.writeProblem(w, r, domain.EInvalid, "Idempotency-Key must be 1 to 200 printable ASCII characters without spaces", nil)
 				return
 			}
-			base := p.UserID + "\x00" + unitID + "\x00" + key + "\x00"
+			// The command's kind is part of the derivation: a key reused for
+			// another kind of command must not replay the first one.
+			base := p.UserID + "\x00" + unitID + "\x00" + fmt.Sprintf("%T", cmd) + "\x00" + key + "\x00"
 			req.EventIDs = func(i int) domain.EventID {
 				return domain.EventID(uuid.NewSHA1(idempotencyNamespace, []byte(base+strconv.Itoa(i))))
 			}

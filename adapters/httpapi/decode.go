@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"unicode/utf8"
 
 	"dispo/domain"
 )
@@ -36,6 +37,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	if err != nil {
 		return domain.Errorf(domain.EInvalid, "reading the body: %v", err)
+	}
+	if !utf8.Valid(body) {
+		return domain.Errorf(domain.EInvalid, "the body is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

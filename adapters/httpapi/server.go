@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,13 +87,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.Se
 
 func (s *Server) routes() {
 	r := s.router
+	// Cleaning would answer dot segments and double slashes with a bare 301
+	// (and a client following it would turn a POST into a GET): such paths
+	// name no resource here and get a problem instead.
+	r.SkipClean(true)
 	r.Use(s.instrument)
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeProblem(w, r, domain.ENotFound, "no such endpoint", nil)
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeProblem(w, r, codeMethodNotAllowed, r.Method+" is not allowed here", nil)
-	})
+	r.NotFoundHandler = http.HandlerFunc(s.notFound)
+	r.MethodNotAllowedHandler = http.HandlerFunc(s.notFound)
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
 	if s.cfg.Registry != nil {
@@ -147,6 +148,29 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// notFound answers 405 with Allow when the path exists for other methods
+// (gorilla/mux only tells for the last route of a subrouter), else 404.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if s.router.Match(probe, &match) && match.MatchErr == nil {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		s.writeProblem(w, r, domain.ENotFound, "no such endpoint", nil)
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	s.writeProblem(w, r, codeMethodNotAllowed, r.Method+" is not allowed here (allowed: "+strings.Join(allow, ", ")+")", nil)
+}
+
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ok\n"))
@@ -167,6 +191,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) principal(w http.ResponseWriter, r *http.Request) (domain.Principal, bool) {
 	p, ok := s.cfg.Principal(r.Context())
 	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dispo"`)
 		s.writeProblem(w, r, codeUnauthorized, "log in first (POST /api/v1/session) or send a bearer token", nil)
 	}
 	return p, ok
