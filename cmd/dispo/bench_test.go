@@ -12,6 +12,7 @@ import (
 	"dispo/adapters/boltlog"
 	"dispo/adapters/fixturegen"
 	"dispo/adapters/jsonl"
+	"dispo/domain"
 	"dispo/projections"
 
 	bolt "go.etcd.io/bbolt"
@@ -96,34 +97,44 @@ func BenchmarkReplay1M(b *testing.B) {
 	b.ReportMetric(heap/float64(units), "bytes/unit")
 }
 
+// scanRate walks the events bucket three times and keeps the fastest:
+// the floor is a warm page cache, as the replay gets.
 func scanRate(b *testing.B, path string) float64 {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	start, n := time.Now(), 0
-	db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket([]byte("events")).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			n += len(v) & 1
-			n++
-		}
-		return nil
-	})
-	return float64(benchEvents) / time.Since(start).Seconds()
+	best := 0.0
+	for range 3 {
+		start, n := time.Now(), 0
+		db.View(func(tx *bolt.Tx) error {
+			c := tx.Bucket([]byte("events")).Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				n += len(v) & 1
+				n++
+			}
+			return nil
+		})
+		best = max(best, float64(benchEvents)/time.Since(start).Seconds())
+	}
+	return best
 }
 
 // BenchmarkReplayJSON1M is the alternative measured against the binary
 // records: the same events decoded from their JSONL form (as a log storing
-// JSON would) and folded.
+// JSON would) and folded. "jsonl" is the strict interchange decoder (key
+// checks, UTF-8 checks); "payload" decodes only the event payloads with
+// encoding/json (domain.DecodeEvent), as a log with a binary header and a
+// JSON body would.
 func BenchmarkReplayJSON1M(b *testing.B) {
 	path := benchLog(b)
 	l, err := boltlog.Open(path, boltlog.Options{ReadOnly: true})
 	if err != nil {
 		b.Fatal(err)
 	}
-	var lines [][]byte
+	var lines, payloads [][]byte
+	var envs []domain.Envelope
 	for env, err := range l.ReadAll(context.Background(), 0) {
 		if err != nil {
 			b.Fatal(err)
@@ -132,20 +143,41 @@ func BenchmarkReplayJSON1M(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		lines = append(lines, line)
+		payload, err := domain.EncodeEvent(env.Event)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lines, payloads, envs = append(lines, line), append(payloads, payload), append(envs, env)
 	}
 	l.Close()
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		a := projections.NewAvailability()
-		for _, line := range lines {
-			env, err := jsonl.Unmarshal(line)
-			if err != nil {
-				b.Fatal(err)
+	b.Run("jsonl", func(b *testing.B) {
+		start := time.Now()
+		for i := 0; i < b.N; i++ {
+			a := projections.NewAvailability()
+			for _, line := range lines {
+				env, err := jsonl.Unmarshal(line)
+				if err != nil {
+					b.Fatal(err)
+				}
+				a.Apply(&env)
 			}
-			a.Apply(&env)
 		}
-	}
-	b.ReportMetric(float64(len(lines)*b.N)/time.Since(start).Seconds(), "events/s")
+		b.ReportMetric(float64(len(lines)*b.N)/time.Since(start).Seconds(), "events/s")
+	})
+	b.Run("payload", func(b *testing.B) {
+		start := time.Now()
+		for i := 0; i < b.N; i++ {
+			a := projections.NewAvailability()
+			for j := range envs {
+				ev, err := domain.DecodeEvent(envs[j].Type(), 1, payloads[j])
+				if err != nil {
+					b.Fatal(err)
+				}
+				env := envs[j]
+				env.Event = ev
+				a.Apply(&env)
+			}
+		}
+		b.ReportMetric(float64(len(envs)*b.N)/time.Since(start).Seconds(), "events/s")
+	})
 }
