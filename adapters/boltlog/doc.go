@@ -20,29 +20,40 @@
 // that bbolt's byte order is numeric order.
 //
 //	bucket "meta"
-//	    "format"  -> "dispo-eventlog/1"
+//	    "format"    -> "dispo-eventlog/1"
+//	    "heads_at"  -> position (uint64) the heads checkpoint covers
 //	bucket "events"            sequence = head position
 //	    position (uint64)  -> record
-//	bucket "streams"
-//	    bucket <stream name>   sequence = number of events in the stream
-//	        revision (uint64)  -> position (uint64)
 //	bucket "ids"
 //	    event id (16 bytes)    -> position (uint64)
+//	bucket "heads"             a checkpoint, see below
+//	    stream name            -> revision (uint64), position (uint64) of its newest event
 //
-// A record is a fixed 40-byte header followed by variable fields:
+// A stream is a chain: each record holds its stream revision and the
+// position of the stream's previous event. The newest event of every stream
+// (its head) is kept in memory; reading a stream walks the chain back from
+// its head. Heads reach the disk only at checkpoints (every 65,536 events
+// and at Close), in the "heads" bucket with the position they cover; Open
+// loads them and folds the records after that position, checking that each
+// continues its chain. Why not a bucket per stream: every commit would then
+// write one random page per stream it touches, and a sync pays for every
+// page (measured here: 0.37 ms for 1 page, 2.4 ms for 64).
+//
+// A record is a fixed 48-byte header followed by variable fields:
 //
 //	offset  size  field
 //	0       1     record format, 1
 //	1       4     CRC-32C (Castagnoli) of bytes 5 to the end
 //	5       16    event id
 //	21      8     stream revision, uint64
-//	29      8     recorded-at, Unix nanoseconds UTC, int64
-//	37      1     event type code: 1 unit.registered, 2 unit.details_changed,
+//	29      8     position of the stream's previous event, 0 for the first
+//	37      8     recorded-at, Unix nanoseconds UTC, int64
+//	45      1     event type code: 1 unit.registered, 2 unit.details_changed,
 //	              3 availability.declared, 4 comment.set, 5 comment.cleared,
 //	              6 unit.closed, 7 unit.reopened, 8 unit.pooled, 9 unit.unpooled
-//	38      1     schema version of the event type
-//	39      1     source: 1 manual, 2 api, 3 import
-//	40      ...   strings, each a uvarint length then UTF-8 bytes:
+//	46      1     schema version of the event type
+//	47      1     source: 1 manual, 2 api, 3 import
+//	48      ...   strings, each a uvarint length then UTF-8 bytes:
 //	              stream, actor user id, actor role, actor establishment,
 //	              correlation id
 //	...     ...   payload, by type:
@@ -64,9 +75,11 @@
 // # Damage
 //
 // Open refuses, with an error wrapping ErrDamaged or ErrNotEventLog and
-// without writing, a file that is too short, is not a bbolt database, is a
-// bbolt database without the meta bucket, or whose last event does not sit at
-// the head position or fails its checksum. Reads verify each record's
+// without writing, a file that is not a bbolt database, is shorter than its
+// meta page says (bbolt would die of SIGBUS on it), is a bbolt database
+// without the meta bucket, whose last event does not sit at the head
+// position or fails its checksum, or whose records after the heads
+// checkpoint do not continue their streams. Reads verify each record's
 // checksum and report a corrupt record with its position; they never panic.
 //
 // # Caveats
