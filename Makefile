@@ -20,9 +20,15 @@ test: lint check-imports ## every test, as CI runs them
 test-race:
 	$(GO) test -race -count=1 $(PKGS)
 
-# Benchmarks print each figure beside its floor (fsync rate, raw cursor scan).
+# Benchmarks print each figure beside its floor (fsync rate, raw cursor scan,
+# a constant handler) measured in the same run. docs/BENCHMARKS.md has the figures.
+BENCH = $(GO) test -run='^$$' -benchmem
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1x -count=1 ./adapters/boltlog/ ./projections/ ./adapters/jsonl/ ./adapters/httpapi/ ./cmd/dispo/ | tee bench.out
+	$(BENCH) -bench='Append' -benchtime=30000x ./adapters/boltlog/ | tee bench.out
+	$(BENCH) -bench='CursorScanFloor|ReadAll' -benchtime=3x ./adapters/boltlog/ | tee -a bench.out
+	$(BENCH) -bench=. ./projections/ ./adapters/jsonl/ | tee -a bench.out
+	$(BENCH) -bench=Replay -benchtime=3x ./cmd/dispo/ | tee -a bench.out
+	$(BENCH) -bench=HTTPReads -benchtime=1x ./adapters/httpapi/ | tee -a bench.out
 
 FUZZTIME ?= 30s
 fuzz:
