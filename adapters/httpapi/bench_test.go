@@ -30,25 +30,8 @@ import (
 func loadLog(b *testing.B, events int) string {
 	cfg := fixturegen.DefaultIleDeFrance()
 	cfg.Events = events
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("dispo-httpbench-%d-%d.db", cfg.Seed, events))
-	if l, err := boltlog.Open(path, boltlog.Options{ReadOnly: true}); err == nil {
-		h, _ := l.Head(context.Background())
-		l.Close()
-		if h == uint64(events) {
-			return path
-		}
-	}
-	os.Remove(path)
-	gen, err := fixturegen.IleDeFrance(cfg)
+	path, err := fixturegen.CachedLog(context.Background(), cfg, os.TempDir())
 	if err != nil {
-		b.Fatal(err)
-	}
-	l, err := boltlog.Open(path, boltlog.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	if _, err := fixturegen.Fill(context.Background(), l, gen, 10_000); err != nil {
 		b.Fatal(err)
 	}
 	return path

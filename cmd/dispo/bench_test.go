@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -23,31 +21,14 @@ const (
 	benchUnits  = 2_000
 )
 
-// benchLog writes (once per machine, in the temp dir) a log of benchEvents
-// events over benchUnits units from the fixture generator.
+// benchLog returns a log of benchEvents events over benchUnits units from
+// the fixture generator (built once per machine in the temp dir).
 func benchLog(b *testing.B) string {
 	b.Helper()
 	cfg := fixturegen.DefaultIleDeFrance()
 	cfg.Units, cfg.Events = benchUnits, benchEvents
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("dispo-bench-%d-%d-%d.db", cfg.Seed, cfg.Units, cfg.Events))
-	if l, err := boltlog.Open(path, boltlog.Options{ReadOnly: true}); err == nil {
-		h, _ := l.Head(context.Background())
-		l.Close()
-		if h == benchEvents {
-			return path
-		}
-	}
-	os.Remove(path)
-	gen, err := fixturegen.IleDeFrance(cfg)
+	path, err := fixturegen.CachedLog(context.Background(), cfg, os.TempDir())
 	if err != nil {
-		b.Fatal(err)
-	}
-	l, err := boltlog.Open(path, boltlog.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	if _, err := fixturegen.Fill(context.Background(), l, gen, 10_000); err != nil {
 		b.Fatal(err)
 	}
 	return path
