@@ -38,11 +38,17 @@ type Head interface {
 	Head(ctx context.Context) (uint64, error)
 }
 
+// StreamReader is what unit histories need of the log.
+type StreamReader interface {
+	ReadStreamForward(ctx context.Context, stream string, from uint64, max int) ([]domain.Envelope, error)
+}
+
 // Config wires a Server.
 type Config struct {
 	Ledger    *domain.Ledger
 	Live      *projections.Live
 	Log       Head
+	Streams   StreamReader // unit histories; nil serves none
 	Auth      Authenticator
 	Principal func(ctx context.Context) (domain.Principal, bool)
 	Now       func() time.Time // the clock: freshness bands, Date headers
@@ -108,7 +114,9 @@ func (s *Server) routes() {
 
 	// Queries: any logged-in role consults.
 	api.Handle("/units", s.query(s.listUnits)).Methods(http.MethodGet)
-	api.Handle("/units/{id}", s.query(s.getUnit)).Methods(http.MethodGet)
+	api.Handle("/units/{id}", s.query(s.getUnit)).Methods(http.MethodGet).MatcherFunc(withoutAt)
+	api.HandleFunc("/units/{id}", s.unitAt).Methods(http.MethodGet)
+	api.HandleFunc("/units/{id}/history", s.history).Methods(http.MethodGet)
 	api.Handle("/matrix", s.query(s.getMatrix)).Methods(http.MethodGet)
 	api.Handle("/departments/{department}/rows", s.query(s.getDetail)).Methods(http.MethodGet)
 	api.Handle("/freshness", s.query(s.getFreshness)).Methods(http.MethodGet)
@@ -147,6 +155,10 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler)
 	}
 }
+
+// withoutAt matches requests without ?at= (those read the projections; the
+// others fold the unit's stream up to that instant).
+func withoutAt(r *http.Request, _ *mux.RouteMatch) bool { return !r.URL.Query().Has("at") }
 
 // notFound answers 405 with Allow when the path exists for other methods
 // (gorilla/mux only tells for the last route of a subrouter), else 404.

@@ -43,6 +43,7 @@ var commands = []command{
 	{"export", "write the whole log as JSONL", runExport},
 	{"replay", "rebuild every projection from the log and print the matrix", runReplay},
 	{"serve", "serve the JSON API, health and metrics over HTTP", runServe},
+	{"history", "print every event of a unit, with the unit after each (auditors)", runHistory},
 	{"users", "manage logins and habilitations (add, passwd, grant, revoke, list, token)", runUsers},
 }
 

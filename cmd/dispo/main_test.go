@@ -159,3 +159,33 @@ func TestForeignFileAsLog(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+func TestHistory(t *testing.T) {
+	data := t.TempDir()
+	mustDispo(t, "import", "--data", data, fixtures+"seed-77.jsonl")
+	out := mustDispo(t, "history", "--data", data, "77-EG-02")
+	for _, want := range []string{"77-EG-02 — Auto dialyse, EG (FINESS 770110054)", "12:47 le 09/08/2024", "availability.declared", "1 / 18 (0)", "(responsable, 770110054)"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("history lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "\n"); n != 2+1+5 {
+		t.Fatalf("history has %d lines, want a header and 5 events:\n%s", n, out)
+	}
+	early := mustDispo(t, "history", "--data", data, "--at", "2024-08-06T00:00:00Z", "--json", "77-EG-02")
+	if strings.Count(early, "\n") >= 5 || strings.Contains(early, "2024-08-09") {
+		t.Fatalf("history --at kept later events:\n%s", early)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"history", "--data", data, "77-NOPE"}, "has no event"},
+		{[]string{"history", "--data", data, "../etc"}, "not a unit id"},
+		{[]string{"history", "--data", data, "--at", "hier", "77-EG-01"}, "RFC 3339"},
+	} {
+		if code, _, errOut := dispo(t, "", tc.args...); code != 1 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, %q", tc.args, code, errOut)
+		}
+	}
+}

@@ -133,7 +133,7 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 		},
 		OnLoginFailure: func() { api.LoginFailed() },
 	})
-	api = httpapi.New(httpapi.Config{Ledger: ledger, Live: live, Log: log, Auth: auth, Principal: httpauth.PrincipalFrom, Backup: log.Backup,
+	api = httpapi.New(httpapi.Config{Ledger: ledger, Live: live, Log: log, Auth: auth, Principal: httpauth.PrincipalFrom, Backup: log.Backup, Streams: log,
 		Now: env.Now, Logger: logger, Registry: reg})
 
 	ln, err := net.Listen("tcp", c.addr)

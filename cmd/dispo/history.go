@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"dispo/domain"
+	"dispo/projections"
+)
+
+func runHistory(ctx context.Context, env *Env, args []string) error {
+	fs := env.flags("history", "[--data DIR] [--at RFC3339] [--json] UNIT",
+		"Prints every event of a unit in order: when (Europe/Paris), who (user, role,\n"+
+			"establishment), through which door, what was recorded, and the unit right after.\n"+
+			"Read from the unit's stream, not from a scan of the log.")
+	data := env.dataFlag(fs)
+	at := fs.String("at", "", "stop at this instant (RFC 3339): the last line is the unit as it was then")
+	asJSON := fs.Bool("json", false, "one JSON object per event instead of a table")
+	if err := env.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	id := fs.Arg(0)
+	if !domain.ValidUnitID(id) {
+		return fmt.Errorf("%q is not a unit id (1 to 64 of A-Z a-z 0-9 . _ -)", id)
+	}
+	var until time.Time
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339Nano, *at)
+		if err != nil {
+			return fmt.Errorf("--at: %q is not an RFC 3339 instant (e.g. 2025-03-06T15:30:00+01:00)", *at)
+		}
+		until = t
+	}
+	l, err := openLog(*data, true)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	stream, err := l.ReadStreamForward(ctx, domain.UnitStream(id), 0, 0)
+	if domain.ErrorCode(err) == domain.ENotFound {
+		return fmt.Errorf("unit %s has no event in %s", id, logFile(*data))
+	}
+	if err != nil {
+		return err
+	}
+	entries := projections.UnitHistory(stream, until)
+	if len(entries) == 0 {
+		return fmt.Errorf("unit %s has no event before %s", id, *at)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		for _, e := range entries {
+			data, err := domain.EncodeEvent(e.Event.Event)
+			if err != nil {
+				return err
+			}
+			d := e.State.Declared()
+			if err := enc.Encode(map[string]any{
+				"position": e.Event.Position, "revision": e.Event.Revision, "type": e.Event.Type(),
+				"recorded_at": e.Event.RecordedAt.UTC(), "actor": e.Event.Actor, "source": e.Event.Source,
+				"correlation_id": e.Event.CorrelationID, "data": json.RawMessage(data),
+				"state": map[string]any{"available": e.State.Available(), "installed": d.Installed, "closed": d.Closed,
+					"comment": e.State.Comment(), "closed_unit": e.State.IsClosed(), "pool": e.State.Pool()},
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	u := entries[len(entries)-1].State.Unit()
+	fmt.Fprintf(env.Stdout, "%s — %s, %s (FINESS %s), département %s\n\n", u.ID, u.Name, u.Establishment, u.FINESS, u.Department)
+	w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "rev\tquand\tqui\tsource\tévénement\tdisponibles / installés (fermés)\tétat")
+	for _, e := range entries {
+		d := e.State.Declared()
+		state := "ouverte"
+		if e.State.IsClosed() {
+			state = "indisponibilité totale"
+		}
+		data, _ := domain.EncodeEvent(e.Event.Event)
+		who := e.Event.Actor.UserID
+		if e.Event.Actor.Role != "" {
+			who += " (" + string(e.Event.Actor.Role)
+			if e.Event.Actor.Establishment != "" {
+				who += ", " + e.Event.Actor.Establishment
+			}
+			who += ")"
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s %s\t%d / %d (%d)\t%s\n", e.Event.Revision, projections.FormatParis(e.Event.RecordedAt),
+			who, e.Event.Source, e.Event.Type(), data, e.State.Available(), d.Installed, d.Closed, state)
+	}
+	return w.Flush()
+}
