@@ -22,6 +22,9 @@ type Source interface {
 type Live struct {
 	mu sync.RWMutex
 	a  *Availability
+	// t is the trends fold; it folds a as well (a is t's Availability), so
+	// one Apply keeps both.
+	t *Trends
 
 	pos     atomic.Uint64
 	lastAt  atomic.Int64 // recorded-at of the last event applied, Unix ns
@@ -32,7 +35,8 @@ type Live struct {
 
 // NewLive returns an empty Live, at position 0.
 func NewLive() *Live {
-	return &Live{a: NewAvailability(), advance: make(chan struct{})}
+	t := NewTrends()
+	return &Live{a: t.a, t: t, advance: make(chan struct{})}
 }
 
 // Follow applies the events of src until ctx ends: first those already
@@ -76,7 +80,7 @@ func (l *Live) Follow(ctx context.Context, src Source, onError func(error)) erro
 
 func (l *Live) apply(env *domain.Envelope) {
 	l.mu.Lock()
-	l.a.Apply(env)
+	l.t.Apply(env)
 	l.mu.Unlock()
 	l.pos.Store(l.a.Position())
 	l.lastAt.Store(env.RecordedAt.UnixNano())
@@ -107,6 +111,14 @@ func (l *Live) View(fn func(a *Availability)) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	fn(l.a)
+}
+
+// ViewTrends runs fn with the trends fold read-locked, at the same position
+// as the Availability that View shows. fn must not keep t.
+func (l *Live) ViewTrends(fn func(t *Trends)) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	fn(l.t)
 }
 
 // WaitFor returns once the projections reached position pos, or ctx's

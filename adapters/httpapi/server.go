@@ -121,6 +121,7 @@ func (s *Server) routes() {
 	api.Handle("/departments/{department}/rows", s.query(s.getDetail)).Methods(http.MethodGet)
 	api.Handle("/freshness", s.query(s.getFreshness)).Methods(http.MethodGet)
 	api.Handle("/freshness/missed", s.query(s.getMissed)).Methods(http.MethodGet)
+	api.HandleFunc("/trends/weekly", s.trendsWeekly).Methods(http.MethodGet) // analysts and admins
 
 	// Commands.
 	api.Handle("/units", s.command(s.registerUnit)).Methods(http.MethodPost)

@@ -44,6 +44,7 @@ var commands = []command{
 	{"replay", "rebuild every projection from the log and print the matrix", runReplay},
 	{"serve", "serve the JSON API, health and metrics over HTTP", runServe},
 	{"history", "print every event of a unit, with the unit after each (auditors)", runHistory},
+	{"trends", "write the weekly capacity trends as CSV or JSON (the agency)", runTrends},
 	{"users", "manage logins and habilitations (add, passwd, grant, revoke, list, token)", runUsers},
 }
 
