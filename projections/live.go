@@ -25,6 +25,8 @@ type Live struct {
 	// t is the trends fold; it folds a as well (a is t's Availability), so
 	// one Apply keeps both.
 	t *Trends
+	// checkpoints are copies of a every checkpointEvery events, for AsOf.
+	checkpoints []checkpoint
 
 	pos     atomic.Uint64
 	lastAt  atomic.Int64 // recorded-at of the last event applied, Unix ns
@@ -81,6 +83,7 @@ func (l *Live) Follow(ctx context.Context, src Source, onError func(error)) erro
 func (l *Live) apply(env *domain.Envelope) {
 	l.mu.Lock()
 	l.t.Apply(env)
+	l.keepCheckpoint(env)
 	l.mu.Unlock()
 	l.pos.Store(l.a.Position())
 	l.lastAt.Store(env.RecordedAt.UnixNano())

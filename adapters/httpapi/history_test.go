@@ -79,3 +79,37 @@ func TestHistoryBadInput(t *testing.T) {
 	a.do("GET", "/api/v1/units/77-EG-01?at=2024-13-01T00:00:00Z", nil, nil).problem(t, 400, "invalid")
 	a.do("GET", "/api/v1/units/77-EG-01?at=3000-01-01T00:00:00Z", nil, nil).problem(t, 400, "invalid")
 }
+
+// The matrix and a department's detail as of an instant: what the screen
+// showed then, bands against that instant.
+func TestMatrixAndDetailAsOf(t *testing.T) {
+	e := newEnv(t)
+	c := e.login(domain.RoleProfessionnel)
+	// Before the 09/08 declarations the seed's units declared on 05/08.
+	d := c.do("GET", "/api/v1/departments/77/rows?at=2024-08-06T12:00:00%2B02:00", nil, nil)
+	if d.status != 200 {
+		t.Fatalf("detail as of: %d %s", d.status, d.body)
+	}
+	for _, x := range d.json["rows"].([]any) {
+		if row := x.(map[string]any); row["last_update_paris"] == "12:47 le 09/08/2024" {
+			t.Fatalf("as of 06/08 the detail shows a later declaration: %v", row)
+		}
+	}
+	now := c.do("GET", "/api/v1/departments/77/rows", nil, nil)
+	if now.body == d.body {
+		t.Fatal("the detail as of 06/08 is today's")
+	}
+	m := c.do("GET", "/api/v1/matrix?at=2024-08-09T10:48:00Z", nil, nil)
+	if m.status != 200 || m.json["total"].(map[string]any)["total"].(map[string]any)["available"].(float64) != 1 {
+		t.Fatalf("matrix as of 09/08 12:48: %d %s", m.status, m.body)
+	}
+	f := c.do("GET", "/api/v1/freshness?at=2024-08-09T10:48:00Z", nil, nil)
+	if f.json["total"].(map[string]any)["1h"].(float64) != 3 {
+		t.Fatalf("freshness as of a minute after the declarations: %s", f.body)
+	}
+	c.do("GET", "/api/v1/matrix?at=never", nil, nil).problem(t, 400, "invalid")
+	empty := c.do("GET", "/api/v1/units?at=2000-01-01T00:00:00Z", nil, nil)
+	if empty.status != 200 || empty.json["count"].(float64) != 0 {
+		t.Fatalf("units as of 2000: %d %s", empty.status, empty.body)
+	}
+}

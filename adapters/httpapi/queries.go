@@ -44,6 +44,10 @@ func (s *Server) query(fn queryFunc) http.Handler {
 				return
 			}
 		}
+		if r.URL.Query().Has("at") {
+			s.queryAt(w, r, fn)
+			return
+		}
 		now := s.cfg.Now()
 		var res rendered
 		var err error
@@ -68,6 +72,34 @@ func (s *Server) query(fn queryFunc) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(res.body)
 	})
+}
+
+// queryAt answers a query as of an instant (?at=): what the consultation
+// screen showed then, freshness bands computed against that instant. The
+// fold starts from the last projection checkpoint before it (see
+// projections.Live.AsOf), so it costs a copy and a few thousand events.
+func (s *Server) queryAt(w http.ResponseWriter, r *http.Request, fn queryFunc) {
+	at, err := parseAt(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if s.cfg.Streams == nil {
+		s.writeProblem(w, r, domain.ENotFound, "queries as of an instant are not served here", nil)
+		return
+	}
+	a, err := s.cfg.Live.AsOf(r.Context(), at, s.cfg.Streams)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body, err := fn(r, a, at)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("X-Dispo-Position", strconv.FormatUint(a.Position(), 10))
+	writeJSON(w, http.StatusOK, body)
 }
 
 // rendered is a query's answer, encoded.
@@ -152,7 +184,7 @@ func (s *Server) listUnits(r *http.Request, a *projections.Availability, now tim
 	q := r.URL.Query()
 	for k := range q {
 		switch k {
-		case "department", "type", "establishment", "band", "min_position":
+		case "department", "type", "establishment", "band", "min_position", "at":
 		default:
 			return nil, domain.Errorf(domain.EInvalid, "unknown filter %q (department, type, establishment, band)", k)
 		}

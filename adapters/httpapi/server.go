@@ -7,6 +7,7 @@ package httpapi
 import (
 	"context"
 	"io"
+	"iter"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -38,9 +39,10 @@ type Head interface {
 	Head(ctx context.Context) (uint64, error)
 }
 
-// StreamReader is what unit histories need of the log.
+// StreamReader is what histories and as-of queries need of the log.
 type StreamReader interface {
 	ReadStreamForward(ctx context.Context, stream string, from uint64, max int) ([]domain.Envelope, error)
+	ReadAll(ctx context.Context, after uint64) iter.Seq2[domain.Envelope, error]
 }
 
 // Config wires a Server.
@@ -48,7 +50,7 @@ type Config struct {
 	Ledger    *domain.Ledger
 	Live      *projections.Live
 	Log       Head
-	Streams   StreamReader // unit histories; nil serves none
+	Streams   StreamReader // unit histories and ?at= queries; nil serves none
 	Auth      Authenticator
 	Principal func(ctx context.Context) (domain.Principal, bool)
 	Now       func() time.Time // the clock: freshness bands, Date headers

@@ -1,0 +1,73 @@
+package projections_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"dispo/adapters/boltlog"
+	"dispo/adapters/fixturegen"
+	"dispo/domain"
+	"dispo/projections"
+)
+
+// The state as of an instant equals a fold of every event recorded up to
+// it, whether or not checkpoints lie before it; copies are independent.
+func TestAsOfEqualsAFoldOfThePrefix(t *testing.T) {
+	log, err := boltlog.Open(filepath.Join(t.TempDir(), "events.db"), boltlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	gen, err := fixturegen.IleDeFrance(fixturegen.DefaultIleDeFrance())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []domain.Envelope
+	for e := range gen {
+		evs = append(evs, e)
+	}
+	if _, err := fixturegen.Fill(context.Background(), log, func(yield func(domain.Envelope) bool) {
+		for _, e := range evs {
+			if !yield(e) {
+				return
+			}
+		}
+	}, 5000); err != nil {
+		t.Fatal(err)
+	}
+	live := projections.NewLive()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); live.Follow(ctx, log, nil) }()
+	defer func() { cancel(); <-done }()
+	for !live.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	for _, i := range []int{0, 1, 100, 8191, 8192, 8193, 12000, len(evs) - 1} {
+		at := evs[i].RecordedAt
+		for i+1 < len(evs) && !evs[i+1].RecordedAt.After(at) {
+			i++ // events recorded at the same instant belong to it too
+		}
+		want := projections.NewAvailability()
+		for j := 0; j <= i; j++ {
+			want.Apply(&evs[j])
+		}
+		got, err := live.AsOf(context.Background(), at, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := at.Add(time.Hour)
+		if g, w := render(t, got, now), render(t, want, now); g != w {
+			t.Fatalf("as of event %d (%s): the state differs from a fold of the prefix", i, at)
+		}
+		// Folding into the answer must not touch the checkpoint it came from.
+		got.Apply(&domain.Envelope{Position: got.Position() + 1, Stream: evs[0].Stream, RecordedAt: now,
+			Event: domain.AvailabilityDeclared{Available: 0, Installed: 999}})
+	}
+	before, err := live.AsOf(context.Background(), evs[0].RecordedAt.Add(-time.Hour), log)
+	if err != nil || len(before.Units()) != 0 || before.Position() != 0 {
+		t.Fatalf("as of before the first event: %d units at %d (%v)", len(before.Units()), before.Position(), err)
+	}
+}
