@@ -58,7 +58,7 @@ func BenchmarkReplay1M(b *testing.B) {
 			b.Fatal(err)
 		}
 		a = projections.NewAvailability()
-		if n, err = replay(context.Background(), l, a, func(int) {}); err != nil {
+		if n, err = replay(context.Background(), l, a, time.Time{}, func(int) {}); err != nil {
 			b.Fatal(err)
 		}
 		l.Close()

@@ -105,7 +105,7 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 	data := env.dataFlag(fs)
 	row := fs.String("row", "dialyse", "matrix row to detail: a category (dialyse, ssr...) or a unit type (udm, centre_lourd...)")
 	dept := fs.String("department", "", "department to detail (default: every department with units)")
-	at := fs.String("at", "", "instant freshness is computed against, RFC 3339 (default: now)")
+	at := fs.String("at", "", "show the ledger as it stood at this instant, RFC 3339: only events recorded by then, freshness against it (default: now, every event)")
 	if err := env.parse(fs, args); err != nil {
 		return err
 	}
@@ -130,7 +130,11 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 	start := time.Now()
 	p := &progress{w: env.Stderr, what: "replayed", now: env.Now, last: env.Now()}
 	a := projections.NewAvailability()
-	n, err := replay(ctx, l, a, p.tick)
+	var until time.Time
+	if *at != "" {
+		until = now
+	}
+	n, err := replay(ctx, l, a, until, p.tick)
 	if err != nil {
 		return err
 	}
@@ -167,12 +171,16 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-// replay folds every event of l into a, calling tick now and then.
-func replay(ctx context.Context, l *boltlog.Log, a *projections.Availability, tick func(int)) (int, error) {
+// replay folds the events of l into a, calling tick now and then; with
+// until set, it stops at the first event recorded after that instant.
+func replay(ctx context.Context, l *boltlog.Log, a *projections.Availability, until time.Time, tick func(int)) (int, error) {
 	n := 0
 	for ev, err := range l.ReadAll(ctx, 0) {
 		if err != nil {
 			return n, err
+		}
+		if !until.IsZero() && ev.RecordedAt.After(until) {
+			break
 		}
 		a.Apply(&ev)
 		if n++; n%65536 == 0 {

@@ -189,3 +189,13 @@ func TestHistory(t *testing.T) {
 		}
 	}
 }
+
+// replay --at shows the ledger as it stood then.
+func TestReplayAsOf(t *testing.T) {
+	data := t.TempDir()
+	mustDispo(t, "import", "--data", data, fixtures+"seed-77.jsonl")
+	out := mustDispo(t, "replay", "--data", data, "--department", "77", "--at", "2024-08-06T12:00:00+02:00")
+	if strings.Contains(out, "09/08/2024") || strings.Contains(out, "06/03/2025") || !strings.Contains(out, "05/08/2024") {
+		t.Fatalf("replay as of 06/08/2024 shows other days:\n%s", out)
+	}
+}
