@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
+	"iter"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"dispo/adapters/boltlog"
+	"dispo/adapters/esdblog"
 	"dispo/adapters/fixturegen"
 	"dispo/adapters/httpapi"
 	"dispo/adapters/httpauth"
@@ -32,6 +35,7 @@ import (
 // serveConfig is what `dispo serve` runs with; tests fill it directly.
 type serveConfig struct {
 	data, addr, users  string
+	eventstore         string // EventStoreDB connection string; empty: the embedded log
 	demo               bool
 	shutdown           time.Duration
 	logJSON            bool
@@ -50,6 +54,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	var c serveConfig
 	fs.StringVar(&c.data, "data", envOr(env, "DISPO_DATA", "data"), "directory of the embedded event log (env DISPO_DATA)")
 	fs.StringVar(&c.addr, "addr", envOr(env, "DISPO_ADDR", "127.0.0.1:8080"), "address to listen on (env DISPO_ADDR)")
+	fs.StringVar(&c.eventstore, "eventstore", env.Getenv("DISPO_EVENTSTORE"), "EventStoreDB/KurrentDB connection string (esdb://host:2113?tls=false, esdb+discover://...) instead of the embedded log; DATA then keeps the position index checkpoint and users (env DISPO_EVENTSTORE)")
 	fs.StringVar(&c.users, "users", env.Getenv("DISPO_USERS"), "user file (env DISPO_USERS; default DATA/users.json)")
 	fs.BoolVar(&c.demo, "demo", envBool(env, "DISPO_DEMO"), "on an empty log, load the Île-de-France demo data and create one demo account per role, printing their passwords (env DISPO_DEMO)")
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 10*time.Second, "how long requests in flight may take to finish at shutdown")
@@ -88,7 +93,7 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 		c.users = filepath.Join(c.data, "users.json")
 	}
 
-	log, err := openLog(c.data, false)
+	log, err := openServedLog(ctx, c, logger)
 	if err != nil {
 		return err
 	}
@@ -133,7 +138,13 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 		},
 		OnLoginFailure: func() { api.LoginFailed() },
 	})
-	api = httpapi.New(httpapi.Config{Ledger: ledger, Live: live, Log: log, Auth: auth, Principal: httpauth.PrincipalFrom, Backup: log.Backup, Streams: log,
+	var backup func(io.Writer) (int64, error)
+	if b, ok := log.(interface {
+		Backup(io.Writer) (int64, error)
+	}); ok {
+		backup = b.Backup
+	}
+	api = httpapi.New(httpapi.Config{Ledger: ledger, Live: live, Log: log, Auth: auth, Principal: httpauth.PrincipalFrom, Backup: backup, Streams: log,
 		Now: env.Now, Logger: logger, Registry: reg})
 
 	ln, err := net.Listen("tcp", c.addr)
@@ -144,9 +155,13 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(handler, slog.LevelWarn)}
 	url := "http://" + ln.Addr().String()
 	head, _ := log.Head(ctx)
+	where := logFile(c.data)
+	if c.eventstore != "" {
+		where = "EventStoreDB " + c.eventstore
+	}
 	fmt.Fprintf(env.Stdout, "dispo is serving %s on %s\n  open %s/api/v1/matrix (log in first: POST %s/api/v1/session)\n  health %s/healthz, readiness %s/readyz, metrics %s/metrics\n",
-		logFile(c.data), url, url, url, url, url, url)
-	logger.Info("serving", "addr", ln.Addr().String(), "log", logFile(c.data), "head", head, "users", c.users)
+		where, url, url, url, url, url, url)
+	logger.Info("serving", "addr", ln.Addr().String(), "log", where, "head", head, "users", c.users)
 	if c.ready != nil {
 		c.ready <- ln.Addr().String()
 	}
@@ -185,7 +200,7 @@ var demoRoles = []domain.Role{domain.RoleResponsable, domain.RoleProfessionnel, 
 
 // loadDemo fills an empty log with the Île-de-France demo data (dated to
 // end now) and creates the demo accounts, printing their passwords.
-func loadDemo(ctx context.Context, env *Env, log *boltlog.Log, users *userfile.Store) error {
+func loadDemo(ctx context.Context, env *Env, log servedLog, users *userfile.Store) error {
 	head, err := log.Head(ctx)
 	if err != nil {
 		return err
@@ -229,7 +244,7 @@ func loadDemo(ctx context.Context, env *Env, log *boltlog.Log, users *userfile.S
 
 // demoEstablishment picks the establishment of the demo responsable: the
 // first registered in Seine-et-Marne (the seed's department), else the first.
-func demoEstablishment(ctx context.Context, log *boltlog.Log) (string, error) {
+func demoEstablishment(ctx context.Context, log servedLog) (string, error) {
 	first := ""
 	for env, err := range log.ReadAll(ctx, 0) {
 		if err != nil {
@@ -248,4 +263,36 @@ func demoEstablishment(ctx context.Context, log *boltlog.Log) (string, error) {
 		return "", errors.New("no unit in the log to habilitate the demo responsable for")
 	}
 	return first, nil
+}
+
+// servedLog is what the service needs of an event log; the embedded log
+// and the EventStoreDB adapter both are one.
+type servedLog interface {
+	domain.UnitLog
+	AppendBatch(ctx context.Context, reqs []domain.AppendRequest) ([]domain.AppendResult, error)
+	ReadAll(ctx context.Context, after uint64) iter.Seq2[domain.Envelope, error]
+	Subscribe(ctx context.Context, after uint64) iter.Seq2[domain.Envelope, error]
+	Head(ctx context.Context) (uint64, error)
+	Close() error
+}
+
+var (
+	_ servedLog = (*boltlog.Log)(nil)
+	_ servedLog = (*esdblog.Log)(nil)
+)
+
+// openServedLog opens the embedded log of DATA, or EventStoreDB when
+// --eventstore is set (nothing else changes).
+func openServedLog(ctx context.Context, c serveConfig, logger *slog.Logger) (servedLog, error) {
+	if c.eventstore == "" {
+		return openLog(c.data, false)
+	}
+	if err := os.MkdirAll(c.data, 0o700); err != nil {
+		return nil, err
+	}
+	l, err := esdblog.Open(ctx, c.eventstore, esdblog.Options{Dir: c.data, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: %w", err)
+	}
+	return l, nil
 }

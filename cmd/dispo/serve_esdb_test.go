@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"dispo/adapters/esdblog"
+	"dispo/adapters/esdblog/standin"
+	"dispo/adapters/jsonl"
+	"dispo/adapters/userfile"
+	"dispo/domain"
+)
+
+// TestServeOnEventStore runs the service's flows with `serve --eventstore`
+// against the EventStoreDB stand-in (no real server can run here): the
+// seed imported through the adapter, a responsable declaring, reading the
+// matrix and the detail, refused another establishment, closing, refused a
+// declaration, reopening.
+func TestServeOnEventStore(t *testing.T) {
+	srv, err := standin.Start(standin.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	data := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	// The seed, through the adapter, and a unit of another establishment.
+	l, err := esdblog.Open(ctx, srv.URL(), esdblog.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(fixtures + "seed-77.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jsonl.Import(ctx, l, f, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	l.Close()
+	users, err := userfile.Open(filepath.Join(data, "users.json"), userfile.Options{Params: userfile.CheapParams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := users.Add(userfile.User{ID: "resp", Role: domain.RoleResponsable, Establishments: []string{"770110054"}}, "a long enough password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := users.Add(userfile.User{ID: "admin", Role: domain.RoleAdmin}, "a long enough password"); err != nil {
+		t.Fatal(err)
+	}
+
+	var out, errOut syncBuffer
+	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Now: time.Now, Getenv: func(string) string { return "" }}
+	ready := make(chan string, 1)
+	sctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() {
+		served <- serve(sctx, env, serveConfig{data: data, addr: "127.0.0.1:0", eventstore: srv.URL(), shutdown: 5 * time.Second, ready: ready})
+	}()
+	defer func() {
+		stop()
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	var base string
+	select {
+	case a := <-ready:
+		base = "http://" + a
+	case err := <-served:
+		t.Fatalf("serve ended: %v\n%s", err, errOut.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not start")
+	}
+	if !strings.Contains(out.String(), "EventStoreDB "+srv.URL()) {
+		t.Fatalf("start-up message does not name the event store:\n%s", out.String())
+	}
+
+	type client struct {
+		c    *http.Client
+		csrf string
+	}
+	call := func(c *client, method, path, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		req.Header.Set("X-CSRF-Token", c.csrf)
+		res, err := c.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var m map[string]any
+		json.NewDecoder(res.Body).Decode(&m)
+		return res.StatusCode, m
+	}
+	login := func(id string) *client {
+		jar, _ := cookiejar.New(nil)
+		c := &client{c: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
+		code, m := call(c, "POST", "/api/v1/session", `{"identifier":"`+id+`","password":"a long enough password"}`)
+		if code != 201 {
+			t.Fatalf("login %s: %d %v", id, code, m)
+		}
+		c.csrf = m["csrf_token"].(string)
+		return c
+	}
+	resp, admin := login("resp"), login("admin")
+	code, m := call(admin, "POST", "/api/v1/units", `{"unit_id":"75-OTHER-01","finess":"750000017","establishment":"Autre","department":"75","type":"udm","name":"UDM"}`)
+	if code != 201 {
+		t.Fatalf("register: %d %v", code, m)
+	}
+	code, m = call(resp, "POST", "/api/v1/units/77-EG-02/declarations", `{"available":4,"installed":18,"closed":0}`)
+	if code != 200 {
+		t.Fatalf("declare: %d %v", code, m)
+	}
+	pos := uint64(m["position"].(float64))
+	if pos != 15 {
+		t.Fatalf("declaration at position %d, want 15 (13 seed events, 1 registration, then it)", pos)
+	}
+	code, m = call(resp, "GET", fmt.Sprintf("/api/v1/departments/77/rows?min_position=%d", pos), "")
+	if row := m["rows"].([]any)[1].(map[string]any); code != 200 || row["available"].(float64) != 4 {
+		t.Fatalf("detail: %d %v", code, m)
+	}
+	code, m = call(resp, "GET", fmt.Sprintf("/api/v1/matrix?min_position=%d", pos), "")
+	if tot := m["total"].(map[string]any)["total"].(map[string]any); code != 200 || tot["available"].(float64) != 4 || tot["units"].(float64) != 5 {
+		t.Fatalf("matrix: %d %v", code, m["total"])
+	}
+	if code, _ = call(resp, "POST", "/api/v1/units/75-OTHER-01/declarations", `{"available":1,"installed":5}`); code != 403 {
+		t.Fatalf("declaring for another establishment: %d", code)
+	}
+	if code, m = call(resp, "PUT", "/api/v1/units/77-EG-03/closure", `{"reason":"travaux"}`); code != 200 {
+		t.Fatalf("close: %d %v", code, m)
+	}
+	if code, m = call(resp, "POST", "/api/v1/units/77-EG-03/declarations", `{"available":1,"installed":24}`); code != 409 || m["code"] != "unit_closed" {
+		t.Fatalf("declaring on a closed unit: %d %v", code, m)
+	}
+	if code, _ = call(resp, "DELETE", "/api/v1/units/77-EG-03/closure", ""); code != 200 {
+		t.Fatalf("reopen: %d", code)
+	}
+	code, m = call(resp, "GET", "/api/v1/units/77-EG-02/history", "")
+	if code != 200 || m["count"].(float64) != 6 {
+		t.Fatalf("history through the adapter: %d %v", code, m["count"])
+	}
+}
