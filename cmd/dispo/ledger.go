@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -19,6 +20,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 			"Every line is checked first: if any is bad, the bad lines are listed and nothing is appended.\n"+
 			"Importing the same file twice appends nothing the second time.")
 	data := env.dataFlag(fs)
+	store := env.eventstoreFlag(fs)
 	if err := env.parse(fs, args); err != nil {
 		return err
 	}
@@ -35,7 +37,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 		defer f.Close()
 		in = f
 	}
-	l, err := openLog(*data, false)
+	l, err := openAnyLog(ctx, *data, *store, false, slog.New(slog.NewTextHandler(env.Stderr, nil)))
 	if err != nil {
 		return err
 	}
@@ -58,6 +60,7 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 			"empty log gives the same log: same ids, streams, revisions and positions.")
 	data := env.dataFlag(fs)
 	out := fs.String("out", "-", "file to write (- for standard output); written whole or not at all")
+	store := env.eventstoreFlag(fs)
 	if err := env.parse(fs, args); err != nil {
 		return err
 	}
@@ -65,7 +68,7 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	l, err := openLog(*data, true)
+	l, err := openAnyLog(ctx, *data, *store, true, slog.New(slog.NewTextHandler(env.Stderr, nil)))
 	if err != nil {
 		return err
 	}

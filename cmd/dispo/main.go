@@ -130,6 +130,12 @@ func (env *Env) dataFlag(fs *flag.FlagSet) *string {
 	return fs.String("data", def, "directory of the embedded event log (env DISPO_DATA)")
 }
 
+// eventstoreFlag declares --eventstore, defaulting to $DISPO_EVENTSTORE.
+func (env *Env) eventstoreFlag(fs *flag.FlagSet) *string {
+	return fs.String("eventstore", env.Getenv("DISPO_EVENTSTORE"),
+		"EventStoreDB/KurrentDB connection string instead of the embedded log (env DISPO_EVENTSTORE)")
+}
+
 // logFile is the event log's file in the data directory.
 func logFile(dir string) string { return filepath.Join(dir, "events.db") }
 

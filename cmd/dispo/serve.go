@@ -284,13 +284,19 @@ var (
 // openServedLog opens the embedded log of DATA, or EventStoreDB when
 // --eventstore is set (nothing else changes).
 func openServedLog(ctx context.Context, c serveConfig, logger *slog.Logger) (servedLog, error) {
-	if c.eventstore == "" {
-		return openLog(c.data, false)
+	return openAnyLog(ctx, c.data, c.eventstore, false, logger)
+}
+
+// openAnyLog opens EventStoreDB at eventstore if set (DATA then holds its
+// position index checkpoint), else the embedded log of DATA.
+func openAnyLog(ctx context.Context, data, eventstore string, readOnly bool, logger *slog.Logger) (servedLog, error) {
+	if eventstore == "" {
+		return openLog(data, readOnly)
 	}
-	if err := os.MkdirAll(c.data, 0o700); err != nil {
+	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, err
 	}
-	l, err := esdblog.Open(ctx, c.eventstore, esdblog.Options{Dir: c.data, Logger: logger})
+	l, err := esdblog.Open(ctx, eventstore, esdblog.Options{Dir: data, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("eventstore: %w", err)
 	}
