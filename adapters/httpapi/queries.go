@@ -29,20 +29,8 @@ func (s *Server) query(fn queryFunc) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		if v := r.URL.Query().Get("min_position"); v != "" {
-			pos, err := strconv.ParseUint(v, 10, 64)
-			if err != nil {
-				s.writeProblem(w, r, domain.EInvalid, "min_position must be a whole number >= 0", nil)
-				return
-			}
-			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.MaxWait)
-			err = s.cfg.Live.WaitFor(ctx, pos)
-			cancel()
-			if err != nil {
-				w.Header().Set("Retry-After", "1")
-				s.writeProblem(w, r, codeUnavailable, "the projections have not reached position "+v+" yet", nil)
-				return
-			}
+		if !s.waitMinPosition(w, r) {
+			return
 		}
 		if r.URL.Query().Has("at") {
 			s.queryAt(w, r, fn)
@@ -151,6 +139,29 @@ func (s *Server) render(r *http.Request, a *projections.Availability, now time.T
 	}
 	s.cache.Store(key, &out)
 	return out, nil
+}
+
+// waitMinPosition honours ?min_position=N: it waits (bounded by MaxWait)
+// until the projections have applied position N, so a client reads its own
+// write. It answers the request itself and returns false when it cannot.
+func (s *Server) waitMinPosition(w http.ResponseWriter, r *http.Request) bool {
+	v := r.URL.Query().Get("min_position")
+	if v == "" {
+		return true
+	}
+	pos, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		s.writeProblem(w, r, domain.EInvalid, "min_position must be a whole number >= 0", nil)
+		return false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.MaxWait)
+	defer cancel()
+	if err := s.cfg.Live.WaitFor(ctx, pos); err != nil {
+		w.Header().Set("Retry-After", "1")
+		s.writeProblem(w, r, codeUnavailable, "the projections have not reached position "+v+" yet", nil)
+		return false
+	}
+	return true
 }
 
 // match reports whether an If-None-Match header lists tag (or is "*").

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -57,20 +56,8 @@ func (s *Server) trendsWeekly(w http.ResponseWriter, r *http.Request) {
 		s.writeProblem(w, r, domain.EInvalid, "format must be json or csv", nil)
 		return
 	}
-	if v := q.Get("min_position"); v != "" {
-		pos, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			s.writeProblem(w, r, domain.EInvalid, "min_position must be a whole number >= 0", nil)
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.MaxWait)
-		err = s.cfg.Live.WaitFor(ctx, pos)
-		cancel()
-		if err != nil {
-			w.Header().Set("Retry-After", "1")
-			s.writeProblem(w, r, codeUnavailable, "the projections have not reached position "+v+" yet", nil)
-			return
-		}
+	if !s.waitMinPosition(w, r) {
+		return
 	}
 
 	tq := projections.TrendQuery{From: q.Get("from"), To: q.Get("to"), Department: q.Get("department"),

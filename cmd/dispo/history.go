@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
-	"time"
 
 	"dispo/domain"
 	"dispo/projections"
@@ -30,13 +29,9 @@ func runHistory(ctx context.Context, env *Env, args []string) error {
 	if !domain.ValidUnitID(id) {
 		return fmt.Errorf("%q is not a unit id (1 to 64 of A-Z a-z 0-9 . _ -)", id)
 	}
-	var until time.Time
-	if *at != "" {
-		t, err := time.Parse(time.RFC3339Nano, *at)
-		if err != nil {
-			return fmt.Errorf("--at: %q is not an RFC 3339 instant (e.g. 2025-03-06T15:30:00+01:00)", *at)
-		}
-		until = t
+	until, err := parseAt(*at)
+	if err != nil {
+		return err
 	}
 	l, err := openLog(*data, true)
 	if err != nil {

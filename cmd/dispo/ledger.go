@@ -116,13 +116,13 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
+	until, err := parseAt(*at)
+	if err != nil {
+		return err
+	}
 	now := env.Now()
-	if *at != "" {
-		t, err := time.Parse(time.RFC3339, *at)
-		if err != nil {
-			return fmt.Errorf("--at: %q is not an RFC 3339 instant (e.g. 2025-03-06T15:30:00+01:00)", *at)
-		}
-		now = t
+	if !until.IsZero() {
+		now = until
 	}
 	l, err := openLog(*data, true)
 	if err != nil {
@@ -133,10 +133,6 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 	start := time.Now()
 	p := &progress{w: env.Stderr, what: "replayed", now: env.Now, last: env.Now()}
 	a := projections.NewAvailability()
-	var until time.Time
-	if *at != "" {
-		until = now
-	}
 	n, err := replay(ctx, l, a, until, p.tick)
 	if err != nil {
 		return err

@@ -136,6 +136,18 @@ func (env *Env) eventstoreFlag(fs *flag.FlagSet) *string {
 		"EventStoreDB/KurrentDB connection string instead of the embedded log (env DISPO_EVENTSTORE)")
 }
 
+// parseAt reads an --at flag: an RFC 3339 instant, zero when empty.
+func parseAt(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--at: %q is not an RFC 3339 instant (e.g. 2025-03-06T15:30:00+01:00)", v)
+	}
+	return t, nil
+}
+
 // logFile is the event log's file in the data directory.
 func logFile(dir string) string { return filepath.Join(dir, "events.db") }
 

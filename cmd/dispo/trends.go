@@ -41,13 +41,13 @@ func runTrends(ctx context.Context, env *Env, args []string) error {
 	if *format != "csv" && *format != "json" {
 		return fmt.Errorf("--format: %q is neither csv nor json", *format)
 	}
-	now, until := env.Now(), time.Time{}
-	if *at != "" {
-		t, err := time.Parse(time.RFC3339, *at)
-		if err != nil {
-			return fmt.Errorf("--at: %q is not an RFC 3339 instant (e.g. 2025-03-06T15:30:00+01:00)", *at)
-		}
-		now, until = t, t
+	until, err := parseAt(*at)
+	if err != nil {
+		return err
+	}
+	now := env.Now()
+	if !until.IsZero() {
+		now = until
 	}
 	q := projections.TrendQuery{From: *from, To: *to, Department: *dept, Type: *typ, Now: now}
 	// Check the query before reading the log.
