@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,7 @@ type Live struct {
 	pos     atomic.Uint64
 	lastAt  atomic.Int64 // recorded-at of the last event applied, Unix ns
 	ready   atomic.Bool
+	started atomic.Bool // Follow was called: ReadSnapshot is too late
 	waitMu  sync.Mutex
 	advance chan struct{} // closed when the position moves
 }
@@ -44,11 +46,18 @@ func NewLive() *Live {
 // Follow applies the events of src until ctx ends: first those already
 // stored (Ready turns true once it reaches the head seen when it started),
 // then each new one. A broken subscription is resumed from the position
-// reached, after a pause, so no event is missed or applied twice.
+// reached, after a pause, so no event is missed or applied twice. After
+// ReadSnapshot it starts after the snapshot's position; a position past the
+// log's head (a snapshot of another log) is an error, and the caller should
+// fold from 0 into a new Live.
 func (l *Live) Follow(ctx context.Context, src Source, onError func(error)) error {
+	l.started.Store(true)
 	target, err := src.Head(ctx)
 	if err != nil {
 		return err
+	}
+	if pos := l.pos.Load(); pos > target {
+		return fmt.Errorf("projections: at position %d, past the log's head %d: the snapshot read is not of this log", pos, target)
 	}
 	if l.pos.Load() >= target {
 		l.ready.Store(true)
@@ -84,9 +93,10 @@ func (l *Live) apply(env *domain.Envelope) {
 	l.mu.Lock()
 	l.t.Apply(env)
 	l.keepCheckpoint(env)
-	l.mu.Unlock()
+	// Under the lock, so that WriteSnapshot sees them with the folds.
 	l.pos.Store(l.a.Position())
 	l.lastAt.Store(env.RecordedAt.UnixNano())
+	l.mu.Unlock()
 	l.waitMu.Lock()
 	close(l.advance)
 	l.advance = make(chan struct{})
