@@ -117,14 +117,42 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 	ledger := domain.NewLedger(httpapi.InstrumentLog(log, reg), env.Now, func() domain.EventID {
 		return domain.EventID(uuid.Must(uuid.NewV7()))
 	})
-	live := projections.NewLive()
+	snapPath := filepath.Join(c.data, "projections.snap")
+	live := resumeProjections(ctx, snapPath, log, logger)
 	followCtx, stopFollowing := context.WithCancel(context.Background())
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)
-		live.Follow(followCtx, log, func(err error) { logger.Error("projection subscription broke; resuming", "err", err) })
+		if err := live.Follow(followCtx, log, func(err error) { logger.Error("projection subscription broke; resuming", "err", err) }); err != nil && followCtx.Err() == nil {
+			logger.Error("projections stopped following the log", "err", err)
+		}
 	}()
-	defer func() { stopFollowing(); <-followed }()
+	go func() {
+		// Save the projections now and then, so a restart resumes from there.
+		tick := time.NewTicker(time.Minute)
+		defer tick.Stop()
+		saved := live.Position()
+		for {
+			select {
+			case <-followCtx.Done():
+				return
+			case <-tick.C:
+			}
+			if p := live.Position(); p != saved {
+				if err := saveProjections(snapPath, live); err != nil {
+					logger.Error("saving the projections", "err", err)
+				}
+				saved = p
+			}
+		}
+	}()
+	defer func() {
+		stopFollowing()
+		<-followed
+		if err := saveProjections(snapPath, live); err != nil {
+			logger.Error("saving the projections", "err", err)
+		}
+	}()
 
 	var api *httpapi.Server
 	auth := httpauth.New(httpauth.Config{
@@ -301,4 +329,60 @@ func openAnyLog(ctx context.Context, data, eventstore string, readOnly bool, log
 		return nil, fmt.Errorf("eventstore: %w", err)
 	}
 	return l, nil
+}
+
+// resumeProjections loads the projections saved by the last run, if they
+// belong to this log: the event at their position must be the one they
+// last applied (same instant). Otherwise it starts from position 0.
+func resumeProjections(ctx context.Context, path string, log servedLog, logger *slog.Logger) *projections.Live {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return projections.NewLive()
+	}
+	if err != nil {
+		logger.Warn("projections snapshot unreadable; replaying the log", "path", path, "err", err)
+		return projections.NewLive()
+	}
+	defer f.Close()
+	live := projections.NewLive()
+	if err := live.ReadSnapshot(f); err != nil {
+		logger.Warn("projections snapshot refused; replaying the log", "path", path, "err", err)
+		return projections.NewLive()
+	}
+	pos := live.Position()
+	if pos > 0 {
+		var at time.Time
+		for env, err := range log.ReadAll(ctx, pos-1) {
+			if err == nil {
+				at = env.RecordedAt
+			}
+			break
+		}
+		if !at.Equal(live.LastChange()) {
+			logger.Warn("projections snapshot is not of this log; replaying the log", "path", path, "position", pos)
+			return projections.NewLive()
+		}
+	}
+	logger.Info("projections resumed from their snapshot", "position", pos)
+	return live
+}
+
+// saveProjections writes the projections to path, whole or not at all.
+func saveProjections(path string, live *projections.Live) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".projections-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	err = live.WriteSnapshot(tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
