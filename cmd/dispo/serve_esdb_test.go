@@ -153,6 +153,44 @@ func TestServeOnEventStore(t *testing.T) {
 	if code != 200 || m["count"].(float64) != 6 {
 		t.Fatalf("history through the adapter: %d %v", code, m["count"])
 	}
+
+	// The event store stops mid-run: a command answers 503 with Retry-After
+	// and nothing is appended; once it is back, commands go through again.
+	before := srv.Stats().Events
+	srv.Stop()
+	req, _ := http.NewRequest("POST", base+"/api/v1/units/77-EG-01/declarations", strings.NewReader(`{"available":3,"installed":20}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", resp.csrf)
+	res, err := resp.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" ||
+		!strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
+		t.Fatalf("command while the event store is down: %d %v", res.StatusCode, res.Header)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if after := srv.Stats().Events; after != before {
+		t.Fatalf("the refused command left %d events", after-before)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, m = call(resp, "POST", "/api/v1/units/77-EG-01/declarations", `{"available":3,"installed":20}`)
+		if code == 200 {
+			break
+		}
+		if code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("command after the event store came back: %d %v", code, m)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	code, m = call(resp, "GET", fmt.Sprintf("/api/v1/units/77-EG-01?min_position=%d", uint64(m["position"].(float64))), "")
+	if code != 200 || m["available"].(float64) != 3 {
+		t.Fatalf("the projections did not follow the event store back: %d %v", code, m)
+	}
 }
 
 // import and export --eventstore: the seed through the adapter and back,
