@@ -154,6 +154,7 @@ func (l *Ledger) Execute(ctx context.Context, req Request) (Outcome, error) {
 	c := l.entry(req.UnitID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	defer l.forgetUnknown(req.UnitID, c)
 	stream := UnitStream(req.UnitID)
 	for attempt := 0; ; attempt++ {
 		if err := l.catchUp(ctx, c, stream); err != nil {
@@ -222,6 +223,7 @@ func (l *Ledger) State(ctx context.Context, unitID string) (UnitState, error) {
 	c := l.entry(unitID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	defer l.forgetUnknown(unitID, c)
 	if err := l.catchUp(ctx, c, UnitStream(unitID)); err != nil {
 		return UnitState{}, err
 	}
@@ -237,6 +239,19 @@ func (l *Ledger) entry(unitID string) *cached {
 		l.cache[unitID] = c
 	}
 	return c
+}
+
+// forgetUnknown drops the entry of a unit that turned out not to exist, so
+// requests naming made-up units leave nothing behind. Called with c locked.
+func (l *Ledger) forgetUnknown(unitID string, c *cached) {
+	if c.state.registered {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cache[unitID] == c {
+		delete(l.cache, unitID)
+	}
 }
 
 // catchUp folds what the stream gained since c was last read. Event ids

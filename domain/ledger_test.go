@@ -661,3 +661,21 @@ func TestLedgerPointerCommands(t *testing.T) {
 	_, err = e.exec(resp77, u.ID, (*domain.DeclareAvailability)(nil))
 	wantCode(t, err, domain.EInvalid)
 }
+
+// Requests naming units that do not exist leave nothing behind.
+func TestLedgerForgetsUnknownUnits(t *testing.T) {
+	e := newLedgerEnv(t)
+	l := e.ledger
+	p := domain.Principal{UserID: "pro", Role: domain.RoleProfessionnel}
+	for i := 0; i < 100; i++ {
+		_, err := l.Execute(context.Background(), domain.Request{UnitID: fmt.Sprintf("x-%d", i), Principal: &p,
+			Command: domain.DeclareAvailability{Available: 1, Installed: 2}, Source: domain.SourceAPI})
+		if domain.ErrorCode(err) != domain.ENotFound {
+			t.Fatalf("unknown unit: %v", err)
+		}
+		l.State(context.Background(), fmt.Sprintf("y-%d", i))
+	}
+	if n := domain.LedgerCacheSize(l); n != 0 {
+		t.Fatalf("the ledger keeps %d entries for units that do not exist", n)
+	}
+}

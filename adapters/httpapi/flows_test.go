@@ -90,8 +90,8 @@ func TestConditionalRequests(t *testing.T) {
 	c := e.login(domain.RoleResponsable)
 	u := c.do("GET", "/api/v1/units/77-EG-01", nil, nil)
 	tag := u.header.Get("ETag")
-	if tag != `"2"` {
-		t.Fatalf("unit ETag %q, want its revision", tag)
+	if tag != `W/"2"` {
+		t.Fatalf("unit ETag %q, want its revision (weak: the band moves with the clock)", tag)
 	}
 	if r := c.do("GET", "/api/v1/units/77-EG-01", nil, map[string]string{"If-None-Match": tag}); r.status != http.StatusNotModified {
 		t.Fatalf("If-None-Match: %d", r.status)
@@ -169,5 +169,21 @@ func TestBackupEndpoint(t *testing.T) {
 	defer l.Close()
 	if h, _ := l.Head(context.Background()); h != e.head() {
 		t.Fatalf("backup head %d, log head %d", h, e.head())
+	}
+}
+
+// A unit's band follows the clock even when the log is quiet.
+func TestUnitBandFollowsTheClock(t *testing.T) {
+	e := newEnv(t)
+	c := e.login(domain.RoleResponsable)
+	res := c.do("POST", "/api/v1/units/77-EG-01/declarations", map[string]any{"available": 1, "installed": 20}, nil)
+	path := fmt.Sprintf("/api/v1/units/77-EG-01?min_position=%d", uint64(res.json["position"].(float64)))
+	if b := c.do("GET", path, nil, nil).json["band"]; b != "1h" {
+		t.Fatalf("band right after the declaration: %v", b)
+	}
+	e.clock.Add(2 * time.Hour)
+	c = e.login(domain.RoleResponsable) // the session has idled out meanwhile
+	if b := c.do("GET", path, nil, nil).json["band"]; b != "3h" {
+		t.Fatalf("band two hours later: %v, want 3h", b)
 	}
 }

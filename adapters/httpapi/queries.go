@@ -124,8 +124,11 @@ func (s *Server) render(r *http.Request, a *projections.Availability, now time.T
 	out := rendered{pos: pos, body: append(js, '\n')}
 	switch b := body.(type) {
 	case etagged:
-		// A single unit: its ETag is its revision, what If-Match takes.
-		out.etag = etag(b.etagRevision())
+		// A single unit: its ETag is its revision, what If-Match takes;
+		// weak, as its freshness band moves with the clock. Not kept: the
+		// band must be computed against now.
+		out.etag = "W/" + etag(b.etagRevision())
+		return out, nil
 	case clockDependent:
 		// Freshness bands move with the clock: no validator, no cache.
 		return out, nil
@@ -164,8 +167,10 @@ func (s *Server) waitMinPosition(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// match reports whether an If-None-Match header lists tag (or is "*").
+// match reports whether an If-None-Match header lists tag (or is "*"),
+// by weak comparison (RFC 9110: the W/ prefixes do not count).
 func match(header, tag string) bool {
+	tag = strings.TrimPrefix(tag, "W/")
 	for _, t := range strings.Split(header, ",") {
 		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
 		if t == tag || t == "*" {

@@ -150,6 +150,11 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// The server's write timeout is for API answers; a backup of a large
+	// log takes as long as it takes.
+	if err := http.NewResponseController(w).SetWriteDeadline(time.Time{}); err != nil {
+		s.log.Warn("backup: cannot lift the write deadline", "err", err)
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="dispo-events-`+s.cfg.Now().UTC().Format("2006-01-02T150405Z")+`.db"`)
 	if n, err := s.cfg.Backup(w); err != nil {
@@ -224,6 +229,9 @@ func (w *statusWriter) WriteHeader(code int) {
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {

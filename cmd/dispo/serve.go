@@ -127,8 +127,10 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 			logger.Error("projections stopped following the log", "err", err)
 		}
 	}()
+	saverDone := make(chan struct{})
 	go func() {
 		// Save the projections now and then, so a restart resumes from there.
+		defer close(saverDone)
 		tick := time.NewTicker(time.Minute)
 		defer tick.Stop()
 		saved := live.Position()
@@ -149,6 +151,7 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 	defer func() {
 		stopFollowing()
 		<-followed
+		<-saverDone // its save must not land after the final one
 		if err := saveProjections(snapPath, live); err != nil {
 			logger.Error("saving the projections", "err", err)
 		}
