@@ -86,3 +86,40 @@ func (l *Live) keepCheckpoint(env *domain.Envelope) {
 	}
 	l.checkpoints = append(l.checkpoints, checkpoint{pos: l.a.Position(), last: env.RecordedAt, a: l.a.Clone()})
 }
+
+// RebuildCheckpoints folds the log from position 0 up to the first
+// checkpoint this Live holds (the one a snapshot restored) and installs the
+// checkpoints of that stretch, so that as-of queries before the snapshot
+// are bounded again. A server runs it in the background after resuming.
+func (l *Live) RebuildCheckpoints(ctx context.Context, src AllReader) error {
+	l.mu.RLock()
+	var upto uint64
+	if len(l.checkpoints) > 0 {
+		upto = l.checkpoints[0].pos
+	}
+	l.mu.RUnlock()
+	if upto <= checkpointEvery {
+		return nil
+	}
+	a := NewAvailability()
+	var rebuilt []checkpoint
+	for env, err := range src.ReadAll(ctx, 0) {
+		if err != nil {
+			return err
+		}
+		if env.Position >= upto {
+			break
+		}
+		a.Apply(&env)
+		if n := len(rebuilt); a.Position()%checkpointEvery == 0 || n > 0 && a.Position()-rebuilt[n-1].pos >= checkpointEvery {
+			rebuilt = append(rebuilt, checkpoint{pos: a.Position(), last: env.RecordedAt, a: a.Clone()})
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.checkpoints) == 0 || l.checkpoints[0].pos != upto {
+		return nil // the Live changed under us; leave it as it is
+	}
+	l.checkpoints = append(rebuilt, l.checkpoints...)
+	return nil
+}

@@ -1,8 +1,10 @@
 package projections_test
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -69,5 +71,71 @@ func TestAsOfEqualsAFoldOfThePrefix(t *testing.T) {
 	before, err := live.AsOf(context.Background(), evs[0].RecordedAt.Add(-time.Hour), log)
 	if err != nil || len(before.Units()) != 0 || before.Position() != 0 {
 		t.Fatalf("as of before the first event: %d units at %d (%v)", len(before.Units()), before.Position(), err)
+	}
+}
+
+// After a snapshot resume, the checkpoints before it come back, and as-of
+// answers stay those of a fold of the prefix.
+func TestRebuildCheckpointsAfterResume(t *testing.T) {
+	log, err := boltlog.Open(filepath.Join(t.TempDir(), "events.db"), boltlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	gen, err := fixturegen.IleDeFrance(fixturegen.DefaultIleDeFrance())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []domain.Envelope
+	for e := range gen {
+		evs = append(evs, e)
+	}
+	if _, err := fixturegen.Fill(context.Background(), log, slices.Values(evs), 5000); err != nil {
+		t.Fatal(err)
+	}
+	first := projections.NewLive()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); first.Follow(ctx, log, nil) }()
+	for !first.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	var snap bytes.Buffer
+	if err := first.WriteSnapshot(&snap); err != nil {
+		t.Fatal(err)
+	}
+	resumed := projections.NewLive()
+	if err := resumed.ReadSnapshot(&snap); err != nil {
+		t.Fatal(err)
+	}
+	if got := projections.CheckpointCount(resumed); got != 1 {
+		t.Fatalf("%d checkpoints after resume, want the snapshot's one", got)
+	}
+	if err := resumed.RebuildCheckpoints(context.Background(), log); err != nil {
+		t.Fatal(err)
+	}
+	// The ones the first Live made along the way, plus the snapshot's own.
+	if got, want := projections.CheckpointCount(resumed), projections.CheckpointCount(first)+1; got != want {
+		t.Fatalf("%d checkpoints after the rebuild, want %d", got, want)
+	}
+	for _, i := range []int{8500, 12000} {
+		at := evs[i].RecordedAt
+		for i+1 < len(evs) && !evs[i+1].RecordedAt.After(at) {
+			i++
+		}
+		want := projections.NewAvailability()
+		for j := 0; j <= i; j++ {
+			want.Apply(&evs[j])
+		}
+		got, err := resumed.AsOf(context.Background(), at, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := at.Add(time.Hour)
+		if render(t, got, now) != render(t, want, now) {
+			t.Fatalf("as of event %d after the rebuild: differs from a fold of the prefix", i)
+		}
 	}
 }

@@ -127,6 +127,14 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 			logger.Error("projections stopped following the log", "err", err)
 		}
 	}()
+	if live.Position() > 0 {
+		// As-of queries before the snapshot need the checkpoints it lacks.
+		go func() {
+			if err := live.RebuildCheckpoints(followCtx, log); err != nil && followCtx.Err() == nil {
+				logger.Warn("rebuilding the as-of checkpoints", "err", err)
+			}
+		}()
+	}
 	saverDone := make(chan struct{})
 	go func() {
 		// Save the projections now and then, so a restart resumes from there.
