@@ -127,13 +127,17 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 			logger.Error("projections stopped following the log", "err", err)
 		}
 	}()
+	rebuilt := make(chan struct{})
 	if live.Position() > 0 {
 		// As-of queries before the snapshot need the checkpoints it lacks.
 		go func() {
+			defer close(rebuilt)
 			if err := live.RebuildCheckpoints(followCtx, log); err != nil && followCtx.Err() == nil {
 				logger.Warn("rebuilding the as-of checkpoints", "err", err)
 			}
 		}()
+	} else {
+		close(rebuilt)
 	}
 	saverDone := make(chan struct{})
 	go func() {
@@ -160,6 +164,7 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 		stopFollowing()
 		<-followed
 		<-saverDone // its save must not land after the final one
+		<-rebuilt
 		if err := saveProjections(snapPath, live); err != nil {
 			logger.Error("saving the projections", "err", err)
 		}
