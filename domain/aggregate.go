@@ -24,6 +24,7 @@ type UnitState struct {
 	closure        *Closure
 	pool           string
 	events         uint64
+	lastHash       Hash
 }
 
 func (s *UnitState) Registered() bool               { return s.registered }
@@ -33,6 +34,10 @@ func (s *UnitState) LastDeclaredAt() time.Time      { return s.lastDeclaredAt }
 func (s *UnitState) Comment() string                { return s.comment }
 func (s *UnitState) Pool() string                   { return s.pool }
 func (s *UnitState) IsClosed() bool                 { return s.closure != nil }
+
+// LastHash is the Hash of the last event applied (zero before any, or when
+// that event was not chained): the PrevHash of the next append.
+func (s *UnitState) LastHash() Hash { return s.lastHash }
 
 // Closure returns the ongoing closure, if any.
 func (s *UnitState) Closure() (Closure, bool) {
@@ -59,6 +64,7 @@ func (s *UnitState) Available() int {
 // refuses one, so a stream always folds.
 func (s *UnitState) Apply(env *Envelope) {
 	s.events++
+	s.lastHash = env.Hash
 	switch e := env.Event.(type) {
 	case UnitRegistered:
 		s.registered = true

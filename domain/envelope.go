@@ -94,6 +94,11 @@ type Envelope struct {
 	Source        Source
 	CorrelationID string
 	Event         Event
+	// Hash chains the event to its stream (tamper evidence, see chain.go):
+	// PrevHash is the Hash of the stream's previous event (zero for the
+	// first). Both zero: an event written before chaining, or by a writer
+	// that did not chain it; verify reports those.
+	Hash, PrevHash Hash
 }
 
 // Type is the event's type name, as stored.

@@ -155,12 +155,13 @@ var schemas = map[string]struct {
 	TypeUnitReopened:         {1, func() Event { return new(UnitReopened) }},
 	TypeUnitPooled:           {1, func() Event { return new(UnitPooled) }},
 	TypeUnitUnpooled:         {1, func() Event { return new(UnitUnpooled) }},
+	TypeLogSealed:            {1, func() Event { return new(LogSealed) }},
 }
 
 // EventTypes lists every known event type name.
 func EventTypes() []string {
 	return []string{TypeUnitRegistered, TypeUnitDetailsChanged, TypeAvailabilityDeclared, TypeCommentSet,
-		TypeCommentCleared, TypeUnitClosed, TypeUnitReopened, TypeUnitPooled, TypeUnitUnpooled}
+		TypeCommentCleared, TypeUnitClosed, TypeUnitReopened, TypeUnitPooled, TypeUnitUnpooled, TypeLogSealed}
 }
 
 // CurrentSchema returns the schema version events of type typ are written
@@ -228,6 +229,8 @@ func deref(p Event) Event {
 	case *UnitPooled:
 		return *v
 	case *UnitUnpooled:
+		return *v
+	case *LogSealed:
 		return *v
 	}
 	return p

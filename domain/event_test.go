@@ -119,7 +119,7 @@ func TestEventValidate(t *testing.T) {
 
 func TestEventTypes(t *testing.T) {
 	want := []string{"unit.registered", "unit.details_changed", "availability.declared", "comment.set",
-		"comment.cleared", "unit.closed", "unit.reopened", "unit.pooled", "unit.unpooled"}
+		"comment.cleared", "unit.closed", "unit.reopened", "unit.pooled", "unit.unpooled", "log.sealed"}
 	if got := domain.EventTypes(); !slices.Equal(got, want) {
 		t.Fatalf("EventTypes() = %v, want %v", got, want)
 	}
@@ -338,7 +338,7 @@ func TestDecodeEventRefuses(t *testing.T) {
 // and is refused by the types whose fields are required.
 // (availability.declared is left out: DecodeEvent takes a missing count for 0.)
 func TestDecodeEventEveryTypeRefusesNull(t *testing.T) {
-	empty := map[string]bool{"comment.cleared": true, "unit.reopened": true, "unit.unpooled": true}
+	empty := map[string]bool{"comment.cleared": true, "unit.reopened": true, "unit.unpooled": true, "log.sealed": true}
 	for _, typ := range domain.EventTypes() {
 		if _, err := domain.DecodeEvent(typ, 1, []byte("null")); domain.ErrorCode(err) != domain.EInvalid {
 			t.Errorf("DecodeEvent(%s, null): error %v, want code %q", typ, err, domain.EInvalid)

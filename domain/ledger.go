@@ -196,7 +196,13 @@ func (l *Ledger) Execute(ctx context.Context, req Request) (Outcome, error) {
 				id = req.EventIDs(i)
 			}
 			envs[i] = Envelope{ID: id, Stream: stream, SchemaVersion: CurrentSchema(e.EventType()), RecordedAt: at,
-				Actor: actor, Source: req.Source, CorrelationID: req.CorrelationID, Event: e}
+				Actor: actor, Source: req.Source, CorrelationID: req.CorrelationID, Event: e,
+				Revision: uint64(c.state.Revision() + 1 + int64(i))}
+		}
+		// The stream's appends are serialised by the expected revision: the
+		// chain computed here is the stream's whichever writer wins.
+		if err := Chain(envs, c.state.LastHash()); err != nil {
+			return Outcome{}, err
 		}
 		res, err := l.log.Append(ctx, stream, Exact(c.state.Revision()), envs)
 		var conflict *ConflictError

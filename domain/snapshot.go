@@ -14,6 +14,7 @@ type UnitSnapshot struct {
 	Closure        *Closure // the ongoing closure, nil when open
 	Pool           string
 	Events         uint64 // events folded: the revision is Events-1
+	LastHash       Hash   // the Hash of the last event folded
 }
 
 // Snapshot returns s in exported form. The result shares nothing with s.
@@ -26,6 +27,7 @@ func (s *UnitState) Snapshot() UnitSnapshot {
 		Comment:        s.comment,
 		Pool:           s.pool,
 		Events:         s.events,
+		LastHash:       s.lastHash,
 	}
 	if s.closure != nil {
 		c := *s.closure
@@ -45,6 +47,7 @@ func RestoreUnitState(snap UnitSnapshot) UnitState {
 		comment:        snap.Comment,
 		pool:           snap.Pool,
 		events:         snap.Events,
+		lastHash:       snap.LastHash,
 	}
 	if snap.Closure != nil {
 		c := *snap.Closure

@@ -22,7 +22,7 @@ import (
 // resumes following the log after the snapshot's position instead of
 // folding it again from position 0.
 //
-// The format, version 1:
+// The format, version 2 (2 added the units' last hash to the availability fold):
 //
 //	magic    8 bytes  "DISPOPRJ"
 //	version  4 bytes  big-endian uint32, snapshotVersion
@@ -49,7 +49,7 @@ import (
 
 const (
 	snapshotMagic   = "DISPOPRJ"
-	snapshotVersion = 1
+	snapshotVersion = 2
 	snapshotHeader  = len(snapshotMagic) + 4 + 8
 	// maxSnapshotPayload bounds what ReadSnapshot reads: far above the
 	// state of a region (a few MB), far below what would hurt.

@@ -245,7 +245,7 @@ func TestSnapshotDamagedIsRefused(t *testing.T) {
 		return b
 	}
 	otherVersion := bytes.Clone(good)
-	binary.BigEndian.PutUint32(otherVersion[8:], 2)
+	binary.BigEndian.PutUint32(otherVersion[8:], 3)
 	r := rand.New(rand.NewPCG(1, 2))
 	random := make([]byte, len(good))
 	for i := range random {
@@ -257,7 +257,7 @@ func TestSnapshotDamagedIsRefused(t *testing.T) {
 	}{
 		"empty":            {nil, "empty"},
 		"magic flipped":    {flip(0), "not a dispo projections snapshot"},
-		"version":          {otherVersion, "version 2"},
+		"version":          {otherVersion, "version 3"},
 		"length flipped":   {flip(19), ""},
 		"payload flipped":  {flip(len(good) / 2), "checksum"},
 		"checksum flipped": {flip(len(good) - 1), "checksum"},

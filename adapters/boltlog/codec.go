@@ -12,28 +12,32 @@ import (
 
 // Record layout, part of the format, do not change (see doc.go):
 //
-//	[0]      record format (recordFormat)
-//	[1:5]    CRC-32C of bytes [5:]
-//	[5:21]   event id
-//	[21:29]  stream revision, uint64 big-endian
-//	[29:37]  position of the stream's previous event, 0 for the first
-//	[37:45]  recorded-at, Unix nanoseconds, int64 big-endian
-//	[45]     event type code (typeCodes)
-//	[46]     schema version
-//	[47]     source code (sourceCodes)
+//	[0]       record format (recordFormat)
+//	[1:5]     CRC-32C of bytes [5:]
+//	[5:21]    event id
+//	[21:29]   stream revision, uint64 big-endian
+//	[29:37]   position of the stream's previous event, 0 for the first
+//	[37:69]   hash of the event (domain.ChainHash), zero when not chained
+//	[69:101]  hash of the stream's previous event, zero for the first
+//	[101:109] recorded-at, Unix nanoseconds, int64 big-endian
+//	[109]     event type code (typeCodes)
+//	[110]     schema version
+//	[111]     source code (sourceCodes)
 //	then strings as uvarint length + bytes: stream, actor user id,
 //	actor role, actor establishment, correlation id; then the payload.
 const (
-	recordFormat = 1
+	recordFormat = 2 // 2 added the hashes
 	offCRC       = 1
 	offID        = 5
 	offRevision  = 21
 	offPrev      = 29
-	offRecorded  = 37
-	offType      = 45
-	offSchema    = 46
-	offSource    = 47
-	headerLen    = 48
+	offHash      = 37
+	offPrevHash  = 69
+	offRecorded  = 101
+	offType      = 109
+	offSchema    = 110
+	offSource    = 111
+	headerLen    = 112
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -49,6 +53,7 @@ var typeCodes = map[string]byte{
 	domain.TypeUnitReopened:         7,
 	domain.TypeUnitPooled:           8,
 	domain.TypeUnitUnpooled:         9,
+	domain.TypeLogSealed:            10,
 }
 
 // sourceCodes: part of the format, do not change; only append.
@@ -74,7 +79,8 @@ func checkTime(what string, t time.Time) error {
 var errCorrupt = errors.New("boltlog: corrupt record")
 
 // encodeRecord appends env's record to dst. The revision, back link and CRC
-// are left for sealRecord, inside the transaction that assigns them.
+// are left for sealRecord, inside the transaction that assigns them. The
+// hashes are stored as the writer computed them.
 func encodeRecord(dst []byte, env *domain.Envelope) ([]byte, error) {
 	code, ok := typeCodes[env.Type()]
 	if !ok {
@@ -90,6 +96,8 @@ func encodeRecord(dst []byte, env *domain.Envelope) ([]byte, error) {
 	var h [headerLen]byte
 	h[0] = recordFormat
 	copy(h[offID:], env.ID[:])
+	copy(h[offHash:], env.Hash[:])
+	copy(h[offPrevHash:], env.PrevHash[:])
 	binary.BigEndian.PutUint64(h[offRecorded:], uint64(env.RecordedAt.UnixNano()))
 	h[offType] = code
 	h[offSchema] = byte(schema)
@@ -163,6 +171,14 @@ func appendPayload(dst []byte, e domain.Event) ([]byte, error) {
 		return append(dst, 0), nil
 	case domain.UnitPooled:
 		return appendString(dst, e.Pool), nil
+	case domain.LogSealed:
+		dst = appendInt(dst, len(e.Heads))
+		for _, h := range e.Heads {
+			dst = appendString(dst, h.Stream)
+			dst = binary.AppendUvarint(dst, h.Revision)
+			dst = appendString(dst, h.Hash)
+		}
+		return dst, nil
 	case domain.CommentCleared, domain.UnitReopened, domain.UnitUnpooled:
 		return dst, nil
 	}
@@ -212,6 +228,33 @@ func (r *reader) int() int {
 	}
 	r.b = r.b[k:]
 	return int(n)
+}
+
+func (r *reader) uint64() uint64 {
+	n, k := binary.Uvarint(r.b)
+	if k <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[k:]
+	return n
+}
+
+// heads reads a seal's heads: a count, then stream, revision, hash each.
+func (d *decoder) heads(r *reader) []domain.StreamHead {
+	n := r.uint64()
+	if n == 0 || r.err != nil {
+		return nil
+	}
+	if n > uint64(len(r.b)/3) { // each head takes 3 bytes at least
+		r.fail()
+		return nil
+	}
+	hs := make([]domain.StreamHead, n)
+	for i := range hs {
+		hs[i] = domain.StreamHead{Stream: d.intern(r), Revision: r.uint64(), Hash: r.str()}
+	}
+	return hs
 }
 
 func (r *reader) byte() byte {
@@ -307,6 +350,8 @@ func (d *decoder) decode(pos uint64, rec []byte, env *domain.Envelope) error {
 	}
 	*env = domain.Envelope{Position: pos}
 	copy(env.ID[:], rec[offID:])
+	copy(env.Hash[:], rec[offHash:])
+	copy(env.PrevHash[:], rec[offPrevHash:])
 	env.Revision = binary.BigEndian.Uint64(rec[offRevision:])
 	env.RecordedAt = time.Unix(0, int64(binary.BigEndian.Uint64(rec[offRecorded:]))).UTC()
 	env.SchemaVersion = int(rec[offSchema])
@@ -338,6 +383,8 @@ func (d *decoder) decode(pos uint64, rec []byte, env *domain.Envelope) error {
 		env.Event = domain.UnitPooled{Pool: r.str()}
 	case 9:
 		env.Event = domain.UnitUnpooled{}
+	case 10:
+		env.Event = domain.LogSealed{Heads: d.heads(&r)}
 	default:
 		return fmt.Errorf("%w at position %d: unknown type code %d", errCorrupt, pos, rec[offType])
 	}

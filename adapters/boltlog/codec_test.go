@@ -34,7 +34,21 @@ func sampleEnvelopes() []domain.Envelope {
 			Actor:  domain.Actor{UserID: "resp", Role: domain.RoleResponsable, Establishment: "770000001"},
 			Source: domain.SourceManual, CorrelationID: "c-1", Event: e}
 	}
-	return out
+	if err := domain.Chain(out, domain.Hash{}); err != nil {
+		panic(err)
+	}
+	seal := domain.Envelope{ID: domain.EventID{byte(len(out) + 1), 2, 3}, Stream: domain.SealStream, SchemaVersion: 1,
+		Position: uint64(len(out) + 1), RecordedAt: at.Add(time.Hour),
+		Actor:  domain.Actor{UserID: "admin", Role: domain.RoleAdmin},
+		Source: domain.SourceManual, Event: domain.LogSealed{Heads: []domain.StreamHead{
+			{Stream: "unit-77-EG-01", Revision: uint64(len(out) - 1), Hash: out[len(out)-1].Hash.String()},
+			{Stream: "unit-77-EG-02", Revision: 0, Hash: out[0].Hash.String()},
+		}}}
+	seals := []domain.Envelope{seal}
+	if err := domain.Chain(seals, domain.Hash{}); err != nil {
+		panic(err)
+	}
+	return append(out, seals[0])
 }
 
 func encodeSealed(t testing.TB, env *domain.Envelope, prev uint64) []byte {

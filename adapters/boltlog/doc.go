@@ -20,7 +20,7 @@
 // that bbolt's byte order is numeric order.
 //
 //	bucket "meta"
-//	    "format"    -> "dispo-eventlog/1"
+//	    "format"    -> "dispo-eventlog/2"
 //	    "heads_at"  -> position (uint64) the heads checkpoint covers
 //	bucket "events"            sequence = head position
 //	    position (uint64)  -> record
@@ -39,21 +39,25 @@
 // write one random page per stream it touches, and a sync pays for every
 // page (measured here: 0.37 ms for 1 page, 2.4 ms for 64).
 //
-// A record is a fixed 48-byte header followed by variable fields:
+// A record is a fixed 112-byte header followed by variable fields:
 //
 //	offset  size  field
-//	0       1     record format, 1
+//	0       1     record format, 2
 //	1       4     CRC-32C (Castagnoli) of bytes 5 to the end
 //	5       16    event id
 //	21      8     stream revision, uint64
 //	29      8     position of the stream's previous event, 0 for the first
-//	37      8     recorded-at, Unix nanoseconds UTC, int64
-//	45      1     event type code: 1 unit.registered, 2 unit.details_changed,
+//	37      32    hash of the event (domain.ChainHash), all zero when the
+//	              writer did not chain it
+//	69      32    hash of the stream's previous event, zero for the first
+//	101     8     recorded-at, Unix nanoseconds UTC, int64
+//	109     1     event type code: 1 unit.registered, 2 unit.details_changed,
 //	              3 availability.declared, 4 comment.set, 5 comment.cleared,
-//	              6 unit.closed, 7 unit.reopened, 8 unit.pooled, 9 unit.unpooled
-//	46      1     schema version of the event type
-//	47      1     source: 1 manual, 2 api, 3 import
-//	48      ...   strings, each a uvarint length then UTF-8 bytes:
+//	              6 unit.closed, 7 unit.reopened, 8 unit.pooled, 9 unit.unpooled,
+//	              10 log.sealed
+//	110     1     schema version of the event type
+//	111     1     source: 1 manual, 2 api, 3 import
+//	112     ...   strings, each a uvarint length then UTF-8 bytes:
 //	              stream, actor user id, actor role, actor establishment,
 //	              correlation id
 //	...     ...   payload, by type:
@@ -65,7 +69,14 @@
 //	                byte reopenable (1) or not (0); a time is a byte 0 (none)
 //	                or 1 followed by Unix nanoseconds as int64
 //	              unit.pooled: string pool id
+//	              log.sealed: uvarint count of heads, then per head:
+//	                string stream, uvarint revision, string hash (hex)
 //	              others: nothing
+//
+// The hashes are the writer's (see domain.Chain): the log stores them as
+// given and does not check them; sealRecord leaves them alone. Format 1
+// files (without hashes) are refused as not an event log of this format:
+// export them with the build that wrote them and import the JSONL.
 //
 // Why binary and not the JSON the rest of the world sees: replaying a million
 // events is dominated by decoding, and this layout decodes several times faster

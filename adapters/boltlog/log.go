@@ -24,7 +24,7 @@ var (
 	bucketIDs    = []byte("ids")
 	keyFormat    = []byte("format")
 	keyHeadsAt   = []byte("heads_at")
-	formatValue  = []byte("dispo-eventlog/1")
+	formatValue  = []byte("dispo-eventlog/2") // 2: records carry the hash chain
 )
 
 // Errors by phase.

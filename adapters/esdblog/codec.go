@@ -23,6 +23,8 @@ type metadata struct {
 	Source        string         `json:"source"`
 	Actor         *metadataActor `json:"actor,omitempty"`
 	CorrelationID string         `json:"$correlationId,omitempty"`
+	Hash          string         `json:"hash,omitempty"`
+	PrevHash      string         `json:"prev_hash,omitempty"`
 }
 
 type metadataActor struct {
@@ -55,6 +57,12 @@ func encode(env *domain.Envelope) (esdb.EventData, error) {
 		SchemaVersion: version,
 		Source:        string(env.Source),
 		CorrelationID: env.CorrelationID,
+	}
+	if !env.Hash.IsZero() {
+		m.Hash = env.Hash.String()
+	}
+	if !env.PrevHash.IsZero() {
+		m.PrevHash = env.PrevHash.String()
 	}
 	if env.Actor != (domain.Actor{}) {
 		m.Actor = &metadataActor{UserID: env.Actor.UserID, Role: string(env.Actor.Role), Establishment: env.Actor.Establishment}
@@ -106,6 +114,16 @@ func decode(ev *esdb.RecordedEvent, stream string, pos uint64) (domain.Envelope,
 	}
 	if m.Actor != nil {
 		env.Actor = domain.Actor{UserID: m.Actor.UserID, Role: domain.Role(m.Actor.Role), Establishment: m.Actor.Establishment}
+	}
+	if m.Hash != "" {
+		if env.Hash, err = domain.ParseHash(m.Hash); err != nil {
+			return fail("metadata: hash: %s", domain.ErrorMessage(err))
+		}
+	}
+	if m.PrevHash != "" {
+		if env.PrevHash, err = domain.ParseHash(m.PrevHash); err != nil {
+			return fail("metadata: prev_hash: %s", domain.ErrorMessage(err))
+		}
 	}
 	return env, nil
 }

@@ -35,6 +35,11 @@
 //	                $correlationId  the correlation id, omitted when empty
 //	                                (EventStoreDB's own key: its
 //	                                $by_correlation_id projection reads it)
+//	                hash            the event's hash (domain.ChainHash), 64
+//	                                lowercase hex digits, omitted when zero
+//	                prev_hash       the hash of the stream's previous event,
+//	                                likewise; both stored as the writer
+//	                                computed them, never checked here
 //
 // # Positions
 //

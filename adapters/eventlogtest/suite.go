@@ -127,12 +127,13 @@ func readAll(t *testing.T, l Log, after uint64) []domain.Envelope {
 	return out
 }
 
-// sameEvent compares what a log must keep of an envelope it was given.
+// sameEvent compares what a log must keep of an envelope it was given; the
+// hashes are kept verbatim, zero or not.
 func sameEvent(t *testing.T, got, want domain.Envelope) {
 	t.Helper()
 	if got.ID != want.ID || got.Stream != want.Stream || got.Type() != want.Type() ||
 		got.SchemaVersion != want.SchemaVersion || got.Actor != want.Actor || got.Source != want.Source ||
-		got.CorrelationID != want.CorrelationID {
+		got.CorrelationID != want.CorrelationID || got.Hash != want.Hash || got.PrevHash != want.PrevHash {
 		t.Fatalf("envelope differs:\n got %+v\nwant %+v", got, want)
 	}
 	if !got.RecordedAt.Equal(want.RecordedAt) || got.RecordedAt.Location() != time.UTC {

@@ -55,8 +55,14 @@ func testEveryEventTypeRoundTrips(t *testing.T, l Log) {
 		domain.UnitUnpooled{},
 	}
 	var evs []domain.Envelope
-	for _, e := range events {
-		evs = append(evs, Env(e))
+	for i, e := range events {
+		env := Env(e)
+		env.Stream, env.Revision = "unit-77-EG-01", uint64(i)
+		evs = append(evs, env)
+	}
+	// The writer chains the events: the log keeps the hashes as given.
+	if err := domain.Chain(evs, domain.Hash{}); err != nil {
+		t.Fatal(err)
 	}
 	mustAppend(t, l, "unit-77-EG-01", domain.NoStream, evs)
 	got, err := l.ReadStreamForward(ctx(t), "unit-77-EG-01", 0, 0)
@@ -67,8 +73,32 @@ func testEveryEventTypeRoundTrips(t *testing.T, l Log) {
 		t.Fatalf("read %d events, want %d", len(got), len(evs))
 	}
 	for i := range got {
-		evs[i].Stream = "unit-77-EG-01"
 		sameEvent(t, got[i], evs[i])
+		// What is read back hashes as what was written: a verifier can
+		// check the chain on any log.
+		if h, err := domain.ChainHash(&got[i], got[i].PrevHash); err != nil || h != got[i].Hash {
+			t.Fatalf("%s read back does not hash to its hash (%v)", got[i].Type(), err)
+		}
+	}
+
+	last := evs[len(evs)-1]
+	seal := []domain.Envelope{Env(domain.LogSealed{Heads: []domain.StreamHead{
+		{Stream: "unit-77-EG-01", Revision: last.Revision, Hash: last.Hash.String()}}})}
+	seal[0].Stream = domain.SealStream
+	if err := domain.Chain(seal, domain.Hash{}); err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, l, domain.SealStream, domain.NoStream, seal)
+	got, err = l.ReadStreamForward(ctx(t), domain.SealStream, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("read %d seals, want 1", len(got))
+	}
+	sameEvent(t, got[0], seal[0])
+	if h, err := domain.ChainHash(&got[0], got[0].PrevHash); err != nil || h != got[0].Hash {
+		t.Fatalf("the seal read back does not hash to its hash: %v", err)
 	}
 }
 

@@ -76,6 +76,12 @@ func Demo(now time.Time) ([]domain.Envelope, error) {
 			Revision:      uint64(u.state.Revision() + 1),
 		})
 	}
+	for i := range fresh {
+		// Chained as the writer chains: one event per stream here.
+		if err := domain.Chain(fresh[i:i+1], units[fresh[i].Stream].state.LastHash()); err != nil {
+			return nil, err
+		}
+	}
 	slices.SortStableFunc(fresh, func(a, b domain.Envelope) int { return a.RecordedAt.Compare(b.RecordedAt) })
 	for i := range fresh {
 		fresh[i].Position = uint64(len(evs) + 1)

@@ -15,7 +15,10 @@
 //
 // The envelopes are complete, as a log would store them: ids, global
 // positions gapless from 1 in recorded-at order, per-stream revisions from 0,
-// UTC times, actors, sources and correlation ids. Each stream is decidable:
+// UTC times, actors, sources and correlation ids, and each stream's hash
+// chain (domain.Chain), as the writer of a log computes it; the logs are
+// sealed (domain.LogSealed in stream domain.SealStream, with the head of
+// every other stream). Each unit stream is decidable:
 // every event is what domain.Decide yields for the matching command on the
 // state folded so far. The same Config always yields the same envelopes, to
 // the byte once written (ids come from a seeded generator, not from the clock

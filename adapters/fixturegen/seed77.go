@@ -24,7 +24,8 @@ const (
 //
 // (Paris time), no phone, no comment, none closed, no pool. The first three
 // units are imported on 1 August 2024 and declare twice; the fourth, a new
-// UDM not yet equipped, is imported on 3 March 2025 and declares once.
+// UDM not yet equipped, is imported on 3 March 2025 and declares once. The
+// events are chained, and a seal ends the log (18:00 on 6 March 2025).
 func Seed77() []domain.Envelope {
 	unit := func(n, typ, name string) domain.Unit {
 		return domain.Unit{ID: "77-EG-" + n, FINESS: Seed77FINESS, Establishment: Seed77Establishment,
@@ -69,5 +70,5 @@ func Seed77() []domain.Envelope {
 
 	add(wall(2025, time.March, 3, 9, 30), admin, domain.SourceImport, "", newUDM, domain.UnitRegistered{Unit: newUDM})
 	add(wall(2025, time.March, 6, 15, 30), resp, domain.SourceManual, "", newUDM, declare(0, 0, 0)) // "15:30 le 06/03/2025"
-	return log
+	return append(log, s.seal(wall(2025, time.March, 6, 18, 0)))
 }

@@ -48,6 +48,12 @@
 //	correlation_id  string, optional, at most 128 bytes. Ties together the events
 //	                of one request (a declaration and the comment sent with it,
 //	                the registrations of one import). Omitted when empty.
+//	hash            string, optional. The event's hash in its stream's chain
+//	                (domain.ChainHash): 64 lower-case hexadecimal digits.
+//	                Omitted when the event was not chained.
+//	prev_hash       string, optional. The hash of the previous event of the
+//	                stream, same form; omitted for a stream's first event (and
+//	                for an event not chained).
 //	data            object, required. The event's payload, as domain.EncodeEvent
 //	                writes it for the type and schema version; see below.
 //
@@ -67,6 +73,9 @@
 //	unit.reopened           {}
 //	unit.pooled             {"pool"}  the pool's id
 //	unit.unpooled           {}
+//	log.sealed              {"heads":[{"stream","revision","hash"}...]}
+//	    in stream "seal": the revision and hash of every stream's newest
+//	    event at that point of the log, sorted by stream
 //
 // An example line (wrapped here; a file holds it on one line):
 //
@@ -75,6 +84,8 @@
 //	 "recorded_at":"2024-08-09T10:47:00Z","actor":{"user_id":"resp-770110054-1",
 //	 "role":"responsable","establishment":"770110054"},"source":"manual",
 //	 "correlation_id":"5e0c2f4d-2a7b-4f1e-8c3d-9a8b7c6d5e4f",
+//	 "hash":"9c1e0d5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d",
+//	 "prev_hash":"1f2e3d4c5b6a7980f1e2d3c4b5a69788f9e0d1c2b3a4958677869504a3b2c1d0",
 //	 "data":{"available":1,"installed":18,"closed":0}}
 //
 // # Reading is strict
@@ -97,6 +108,11 @@
 // in file order; an importer may use the exported revisions to check that
 // each stream's events come in order. id is what identifies an event across
 // logs: an importer can tell by it the events it already holds.
+//
+// hash and prev_hash chain each event to the previous event of its stream in
+// the file, at the revision its order in the stream gives it (see Import): a
+// file is chained throughout (an export of a chained log) or not at all (a
+// file written for import, which Import chains as it appends).
 //
 // encoding/json is strict where the format needs it only after these checks;
 // a format change (a new key, a new schema version) must keep every line

@@ -27,6 +27,8 @@ type wireEnvelope struct {
 	Actor         wireActor       `json:"actor,omitzero"`
 	Source        string          `json:"source"`
 	CorrelationID string          `json:"correlation_id,omitempty"`
+	Hash          string          `json:"hash,omitempty"`
+	PrevHash      string          `json:"prev_hash,omitempty"`
 	Data          json.RawMessage `json:"data"`
 }
 
@@ -78,6 +80,12 @@ func Marshal(env *domain.Envelope) ([]byte, error) {
 		Source:        string(env.Source),
 		CorrelationID: env.CorrelationID,
 		Data:          data,
+	}
+	if !env.Hash.IsZero() {
+		w.Hash = env.Hash.String()
+	}
+	if !env.PrevHash.IsZero() {
+		w.PrevHash = env.PrevHash.String()
 	}
 	line, err := json.Marshal(&w)
 	if err != nil {

@@ -3,6 +3,7 @@ package jsonl_test
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -227,6 +228,10 @@ func TestUnmarshalRefuses(t *testing.T) {
 		{"null payload", replace(`{"available":1,"installed":18,"closed":2}`, `null`), "data is missing"},
 		{"closure end before start", withEvent("unit.closed", `{"reason":"Travaux","start":"2024-09-01T08:00:00Z","planned_end":"2024-08-01T08:00:00Z","reopenable":true}`),
 			"planned end must be after the start"},
+		{"hash too short", replace(`,"data":`, `,"hash":"abcd","data":`), "hash must be 64 lower-case hexadecimal digits"},
+		{"hash in upper case", replace(`,"data":`, `,"hash":"`+strings.Repeat("AB", 32)+`","data":`), "hash must be 64 lower-case hexadecimal digits"},
+		{"prev_hash not hex", replace(`,"data":`, `,"prev_hash":"`+strings.Repeat("zz", 32)+`","data":`), "prev_hash must be 64 lower-case hexadecimal digits"},
+		{"hash not a string", replace(`,"data":`, `,"hash":42,"data":`), "hash must be a string, not number"},
 		{"closure time out of range", withEvent("unit.closed", `{"reason":"Travaux","start":"0000-01-01T00:30:00+01:00","reopenable":true}`),
 			"must be within years 0000-9999"},
 	}
@@ -253,17 +258,42 @@ func TestMarshalKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(line, &m); err != nil {
+	// An event not chained has no hashes.
+	want := []string{"id", "stream", "type", "schema_version", "position", "revision", "recorded_at", "actor", "source", "correlation_id", "data"}
+	keysAre(t, line, want)
+	// A chained event has its hashes, after correlation_id, before data.
+	line, err = jsonl.Marshal(&s[len(s)-1])
+	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"id", "stream", "type", "schema_version", "position", "revision", "recorded_at", "actor", "source", "correlation_id", "data"}
-	if len(m) != len(want) {
-		t.Errorf("got %d keys, want %d: %s", len(m), len(want), line)
+	keysAre(t, line, []string{"id", "stream", "type", "schema_version", "position", "revision", "recorded_at", "actor", "source",
+		"correlation_id", "hash", "prev_hash", "data"})
+	h, p := s[len(s)-1].Hash.String(), s[len(s)-1].PrevHash.String()
+	if !bytes.Contains(line, []byte(`"correlation_id":"seal-2024-08-10","hash":"`+h+`","prev_hash":"`+p+`","data":{"heads":[`)) {
+		t.Errorf("hashes not written in place: %s", line)
 	}
-	for _, k := range want {
-		if _, ok := m[k]; !ok {
-			t.Errorf("key %q missing: %s", k, line)
+}
+
+// keysAre checks that line has exactly the keys want, in that order.
+func keysAre(t *testing.T, line []byte, want []string) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(line))
+	var got []string
+	if _, err := dec.Token(); err != nil { // {
+		t.Fatal(err)
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
 		}
+		got = append(got, k.(string))
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("keys %v, want %v: %s", got, want, line)
 	}
 }

@@ -58,7 +58,28 @@ func samples() []domain.Envelope {
 	}
 	// A whole second, written without a fraction.
 	out[0].RecordedAt = time.Date(2024, 8, 1, 7, 0, 0, 0, time.UTC)
-	return out
+
+	// A seal, last: the only chained sample (the second of its stream).
+	seal := domain.Envelope{
+		ID:            domain.EventID{0x3f, 0x1c, 0x0a, 0x52, 0x9a, 0x4e, 0x4b, 0x8e, 0x8d, 0x0b, 0x5b, 0x1f, 0x2a, 0x6c, 0x7e, 0x01},
+		Stream:        domain.SealStream,
+		SchemaVersion: domain.CurrentSchema(domain.TypeLogSealed),
+		Position:      uint64(40 + len(out)),
+		Revision:      1,
+		RecordedAt:    at.Add(24 * time.Hour).UTC(),
+		Actor:         admin,
+		Source:        domain.SourceManual,
+		CorrelationID: "seal-2024-08-10",
+		Event: domain.LogSealed{Heads: []domain.StreamHead{
+			{Stream: domain.UnitStream(unit.ID), Revision: 8, Hash: "9c1e0d5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d"},
+			{Stream: "unit-77-EG-03", Revision: 0, Hash: "1f2e3d4c5b6a7980f1e2d3c4b5a69788f9e0d1c2b3a4958677869504a3b2c1d0"},
+		}},
+	}
+	seals := []domain.Envelope{seal}
+	if err := domain.Chain(seals, domain.Hash{0xab, 0xcd}); err != nil {
+		panic(err)
+	}
+	return append(out, seals[0])
 }
 
 // sameEnvelope reports whether a and b are the same envelope: the same

@@ -8,7 +8,7 @@ import (
 // Keys of the format, exactly as written.
 var (
 	envelopeKeys = []string{"id", "stream", "type", "schema_version", "position", "revision",
-		"recorded_at", "actor", "source", "correlation_id", "data"}
+		"recorded_at", "actor", "source", "correlation_id", "hash", "prev_hash", "data"}
 	actorKeys = []string{"user_id", "role", "establishment"}
 )
 

@@ -33,7 +33,13 @@ const maxReported = 20
 
 // Import reads every envelope of r, checks them all, then appends them in
 // file order, each event at the revision its order in the file gives it
-// within its stream. Nothing is appended if any line is bad: the error lists
+// within its stream. The events are chained (see domain.ChainHash): if the
+// file's first event carries a hash, the file is chained and every event
+// must carry the hash of its stream's chain in the file (prev_hash that of
+// the stream's previous event in the file, zero for its first; hash over the
+// event at its revision in the file); if it carries none, no event may, and
+// Import computes them, so that an imported log is chained whatever the
+// file. Nothing is appended if any line is bad: the error lists
 // the bad lines (a *LineError each, joined). Importing the same file again
 // appends nothing (events are idempotent by id), so a failed import can be
 // rerun. progress, if not nil, is called now and then with the count of
@@ -43,11 +49,12 @@ func Import(ctx context.Context, dst BatchAppender, r io.Reader, progress func(s
 		progress = func(string, int) {}
 	}
 	var (
-		evs    []domain.Envelope
-		bad    []error
-		seen   = map[domain.EventID]int{}
-		states = map[string]*streamCheck{}
-		rd     = NewReader(r)
+		evs     []domain.Envelope
+		bad     []error
+		seen    = map[domain.EventID]int{}
+		states  = map[string]*streamCheck{}
+		rd      = NewReader(r)
+		chained *bool // whether the file carries hashes, known at its first event
 	)
 	for {
 		env, err := rd.Next()
@@ -55,7 +62,11 @@ func Import(ctx context.Context, dst BatchAppender, r io.Reader, progress func(s
 			break
 		}
 		if err == nil {
-			err = checkImported(&env, seen, states, rd.Line())
+			if chained == nil {
+				c := !env.Hash.IsZero() || !env.PrevHash.IsZero()
+				chained = &c
+			}
+			err = checkImported(&env, seen, states, rd.Line(), *chained)
 		}
 		if err != nil {
 			var le *LineError
@@ -117,7 +128,7 @@ type streamCheck struct {
 	state domain.UnitState
 }
 
-func checkImported(env *domain.Envelope, seen map[domain.EventID]int, states map[string]*streamCheck, line int) error {
+func checkImported(env *domain.Envelope, seen map[domain.EventID]int, states map[string]*streamCheck, line int, chained bool) error {
 	if prev, dup := seen[env.ID]; dup {
 		return fmt.Errorf("event id already used on line %d", prev)
 	}
@@ -132,7 +143,49 @@ func checkImported(env *domain.Envelope, seen map[domain.EventID]int, states map
 			return err
 		}
 	}
+	// A broken link is reported, and the event folded as the file has it:
+	// the events after it are judged against the file, so that the error
+	// names where the chain breaks, not every event after it.
+	err := chainImported(env, st, chained)
 	st.state.Apply(env)
+	return err
+}
+
+// chainImported checks (chained file) or sets (file without hashes) the
+// hashes of env, the next event of the stream st folds. The hash is over
+// the revision the log will give env: its order in its stream in the file.
+func chainImported(env *domain.Envelope, st *streamCheck, chained bool) error {
+	has := !env.Hash.IsZero() || !env.PrevHash.IsZero()
+	prev := st.state.LastHash()
+	rev := uint64(st.state.Revision() + 1)
+	if !chained {
+		if has {
+			return fmt.Errorf("hash: the file's first event has none, this one has: a file is chained throughout or not at all")
+		}
+		e := *env
+		e.Revision = rev
+		h, err := domain.ChainHash(&e, prev)
+		if err != nil {
+			return err
+		}
+		env.PrevHash, env.Hash = prev, h
+		return nil
+	}
+	if env.Hash.IsZero() {
+		return fmt.Errorf("hash is missing: the file is chained (its first event has a hash)")
+	}
+	if env.PrevHash != prev {
+		return fmt.Errorf("prev_hash is not the hash of the previous event of %s in the file", env.Stream)
+	}
+	e := *env
+	e.Revision = rev
+	h, err := domain.ChainHash(&e, prev)
+	if err != nil {
+		return err
+	}
+	if h != env.Hash {
+		return fmt.Errorf("hash does not match the event (at revision %d of %s): it was changed, or is not where it was", rev, env.Stream)
+	}
 	return nil
 }
 

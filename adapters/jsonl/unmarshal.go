@@ -60,6 +60,8 @@ var valueKinds = map[string]string{
 	"actor.establishment": "a string",
 	"source":              "a string",
 	"correlation_id":      "a string",
+	"hash":                "a string",
+	"prev_hash":           "a string",
 	"data":                "an object",
 }
 
@@ -146,10 +148,32 @@ func (w *wireEnvelope) envelope() (domain.Envelope, error) {
 		CorrelationID: w.CorrelationID,
 		Event:         ev,
 	}
+	if env.Hash, err = parseHash("hash", w.Hash); err != nil {
+		return domain.Envelope{}, err
+	}
+	if env.PrevHash, err = parseHash("prev_hash", w.PrevHash); err != nil {
+		return domain.Envelope{}, err
+	}
 	if err := env.Validate(); err != nil {
 		return domain.Envelope{}, invalid("%s", domain.ErrorMessage(err))
 	}
 	return env, nil
+}
+
+// parseHash reads the hash written under key: 64 lower-case hexadecimal
+// digits, the one form writers emit; "" (absent) is the zero hash.
+func parseHash(key, s string) (domain.Hash, error) {
+	if s == "" {
+		return domain.Hash{}, nil
+	}
+	ok := len(s) == 64
+	for i := 0; ok && i < len(s); i++ {
+		ok = s[i] >= '0' && s[i] <= '9' || s[i] >= 'a' && s[i] <= 'f'
+	}
+	if !ok {
+		return domain.Hash{}, invalid("%s must be 64 lower-case hexadecimal digits", key)
+	}
+	return domain.ParseHash(s)
 }
 
 func invalid(format string, args ...any) error {

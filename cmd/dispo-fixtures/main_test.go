@@ -22,7 +22,7 @@ func TestRunWritesBothFiles(t *testing.T) {
 	if err := m.Run(context.Background(), &stdout); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stdout.String(), "seed-77.jsonl: 13 events") {
+	if !strings.Contains(stdout.String(), "seed-77.jsonl: 14 events") {
 		t.Errorf("stdout = %q", stdout.String())
 	}
 	got, err := os.ReadFile(filepath.Join(dir, "seed-77.jsonl"))

@@ -45,6 +45,7 @@ var commands = []command{
 	{"serve", "serve the JSON API, health and metrics over HTTP", runServe},
 	{"history", "print every event of a unit, with the unit after each (auditors)", runHistory},
 	{"trends", "write the weekly capacity trends as CSV or JSON (the agency)", runTrends},
+	{"verify", "check the hash chains and seals of a log or an export file", runVerify},
 	{"users", "manage logins and habilitations (add, passwd, grant, revoke, list, token)", runUsers},
 }
 

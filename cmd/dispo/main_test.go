@@ -37,7 +37,7 @@ func mustDispo(t *testing.T, args ...string) string {
 func TestImportThenReplayPrintsTheSeedTable(t *testing.T) {
 	data := t.TempDir()
 	out := mustDispo(t, "import", "--data", data, fixtures+"seed-77.jsonl")
-	if !strings.Contains(out, "13 appended") {
+	if !strings.Contains(out, "14 appended") {
 		t.Fatalf("import said %q", out)
 	}
 	out = mustDispo(t, "replay", "--data", data)

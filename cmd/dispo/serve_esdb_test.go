@@ -126,8 +126,8 @@ func TestServeOnEventStore(t *testing.T) {
 		t.Fatalf("declare: %d %v", code, m)
 	}
 	pos := uint64(m["position"].(float64))
-	if pos != 15 {
-		t.Fatalf("declaration at position %d, want 15 (13 seed events, 1 registration, then it)", pos)
+	if pos != 16 {
+		t.Fatalf("declaration at position %d, want 16 (14 seed events, 1 registration, then it)", pos)
 	}
 	code, m = call(resp, "GET", fmt.Sprintf("/api/v1/departments/77/rows?min_position=%d", pos), "")
 	if row := m["rows"].([]any)[1].(map[string]any); code != 200 || row["available"].(float64) != 4 {
@@ -203,7 +203,7 @@ func TestImportExportOnEventStore(t *testing.T) {
 	defer srv.Close()
 	data := t.TempDir()
 	out := mustDispo(t, "import", "--eventstore", srv.URL(), "--data", data, fixtures+"seed-77.jsonl")
-	if !strings.Contains(out, "13 appended") {
+	if !strings.Contains(out, "14 appended") {
 		t.Fatalf("import said %q", out)
 	}
 	if out := mustDispo(t, "import", "--eventstore", srv.URL(), "--data", data, fixtures+"seed-77.jsonl"); !strings.Contains(out, " 0 appended") {
