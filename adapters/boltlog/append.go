@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"dispo/domain"
 	bolt "go.etcd.io/bbolt"
@@ -12,7 +13,8 @@ import (
 
 type appendReq struct {
 	parts   []part
-	atomic  bool // several parts: all or nothing, in a transaction of its own
+	seal    *domain.Envelope // a seal to complete and append, alone (see Seal)
+	atomic  bool             // several parts, or a seal: all or nothing, in a transaction of its own
 	results []domain.AppendResult
 	err     error
 	done    chan struct{}
@@ -184,6 +186,14 @@ func (l *Log) commit(group []*appendReq) {
 		// Positions only grow: full pages halve the pages a commit writes.
 		w.events.FillPercent = 1.0
 		for _, r := range group {
+			if r.seal != nil {
+				p, err := w.sealPart(r.seal)
+				if err != nil {
+					refused = err
+					return err
+				}
+				r.parts = []part{p}
+			}
 			r.results = make([]domain.AppendResult, len(r.parts))
 			for i := range r.parts {
 				res, err := w.appendPart(&r.parts[i])
@@ -339,4 +349,78 @@ func (w *writer) replayed(p *part, firstPos uint64, conflict func(string) error)
 		res.LastPosition, res.Revision = pos, int64(l.revision)
 	}
 	return res, nil
+}
+
+// Seal appends a seal event to domain.SealStream committing to the head
+// (revision, hash) of every other stream as it is at that very point of the
+// log: it is built inside the commit, where no other append can slip in
+// between. env gives the id, recorded-at, actor and source.
+func (l *Log) Seal(ctx context.Context, env domain.Envelope) (domain.AppendResult, error) {
+	if l.opts.ReadOnly {
+		return domain.AppendResult{}, fmt.Errorf("boltlog: %s is open read-only", l.Path())
+	}
+	env.Stream, env.SchemaVersion, env.Event = domain.SealStream, domain.CurrentSchema(domain.TypeLogSealed), domain.LogSealed{}
+	if err := env.Validate(); err != nil {
+		return domain.AppendResult{}, err
+	}
+	r := &appendReq{seal: &env, atomic: true, done: make(chan struct{})}
+	select {
+	case l.reqs <- r:
+	case <-l.quit:
+		return domain.AppendResult{}, ErrClosed
+	case <-ctx.Done():
+		return domain.AppendResult{}, ctx.Err()
+	}
+	select {
+	case <-r.done:
+		if r.err != nil {
+			return domain.AppendResult{}, r.err
+		}
+		return r.results[0], nil
+	case <-ctx.Done():
+		return domain.AppendResult{}, ctx.Err()
+	}
+}
+
+// sealPart builds the seal from the heads, in the committer's transaction.
+func (w *writer) sealPart(env *domain.Envelope) (part, error) {
+	hashAt := func(pos uint64) (domain.Hash, error) {
+		var h domain.Hash
+		rec := w.events.Get(u64(pos))
+		if err := checkRecord(pos, rec); err != nil {
+			return h, err
+		}
+		copy(h[:], rec[offHash:])
+		return h, nil
+	}
+	streams := make([]string, 0, len(w.heads.m))
+	for s := range w.heads.m {
+		if s != domain.SealStream {
+			streams = append(streams, s)
+		}
+	}
+	slices.Sort(streams)
+	seal := domain.LogSealed{Heads: make([]domain.StreamHead, 0, len(streams))}
+	for _, s := range streams {
+		h, _ := w.head(s)
+		hash, err := hashAt(h.last)
+		if err != nil {
+			return part{}, storageError{err}
+		}
+		seal.Heads = append(seal.Heads, domain.StreamHead{Stream: s, Revision: h.revision, Hash: hash.String()})
+	}
+	env.Event = seal
+	expected, prev := domain.NoStream, domain.Hash{}
+	if h, ok := w.head(domain.SealStream); ok {
+		expected, env.Revision = domain.Exact(int64(h.revision)), h.revision+1
+		var err error
+		if prev, err = hashAt(h.last); err != nil {
+			return part{}, storageError{err}
+		}
+	}
+	evs := []domain.Envelope{*env}
+	if err := domain.Chain(evs, prev); err != nil {
+		return part{}, err
+	}
+	return encodePart(domain.AppendRequest{Stream: domain.SealStream, Expected: expected, Events: evs})
 }

@@ -110,7 +110,7 @@ func newEnv(t *testing.T) *env {
 	api = httpapi.New(httpapi.Config{
 		Ledger: domain.NewLedger(log, clock.Now, func() domain.EventID { n++; return domain.EventID(uuid.Must(uuid.NewV7())) }),
 		Live:   live, Log: log, Auth: auth, Principal: httpauth.PrincipalFrom, Now: clock.Now,
-		Registry: prometheus.NewRegistry(), MaxWait: 300 * time.Millisecond, Backup: log.Backup, Streams: log,
+		Registry: prometheus.NewRegistry(), MaxWait: 300 * time.Millisecond, Backup: log.Backup, Seal: log.Seal, Streams: log,
 	})
 	srv := httptest.NewUnstartedServer(api)
 	srv.Start() // httptest listens on 127.0.0.1:0

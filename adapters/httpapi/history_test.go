@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
 
@@ -111,5 +112,30 @@ func TestMatrixAndDetailAsOf(t *testing.T) {
 	empty := c.do("GET", "/api/v1/units?at=2000-01-01T00:00:00Z", nil, nil)
 	if empty.status != 200 || empty.json["count"].(float64) != 0 {
 		t.Fatalf("units as of 2000: %d %s", empty.status, empty.body)
+	}
+}
+
+// An admin seals the log on demand: the seal commits to every stream's head.
+func TestSealOnDemand(t *testing.T) {
+	e := newEnv(t)
+	e.login(domain.RoleAuditor).do("POST", "/api/v1/seal", nil, nil).problem(t, 403, "forbidden")
+	before := e.head()
+	r := e.login(domain.RoleAdmin).do("POST", "/api/v1/seal", nil, nil)
+	if r.status != 201 || uint64(r.json["position"].(float64)) != before+1 {
+		t.Fatalf("seal: %d %s", r.status, r.body)
+	}
+	evs, err := e.log.ReadStreamBackward(context.Background(), domain.SealStream, -1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	heads := map[string]uint64{}
+	for _, h := range evs[0].Event.(domain.LogSealed).Heads {
+		heads[h.Stream] = h.Revision
+	}
+	if heads["unit-77-EG-02"] != 4 || heads["unit-75-OTHER-01"] != 0 || len(heads) != 5 {
+		t.Fatalf("seal heads %v", heads)
+	}
+	if evs[0].Actor.UserID != "admin" || evs[0].Hash.IsZero() {
+		t.Fatalf("seal envelope: %+v", evs[0])
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"dispo/domain"
 	"dispo/projections"
 
+	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -61,6 +62,9 @@ type Config struct {
 	// Backup, if set, writes a consistent copy of the log while it runs:
 	// GET /api/v1/backup, for admins.
 	Backup func(w io.Writer) (int64, error)
+	// Seal, if set, appends a seal committing to every stream's head:
+	// POST /api/v1/seal, for admins (see domain.LogSealed).
+	Seal func(ctx context.Context, env domain.Envelope) (domain.AppendResult, error)
 }
 
 // Server is the HTTP API.
@@ -138,6 +142,30 @@ func (s *Server) routes() {
 	if s.cfg.Backup != nil {
 		api.HandleFunc("/backup", s.backup).Methods(http.MethodGet)
 	}
+	if s.cfg.Seal != nil {
+		api.HandleFunc("/seal", s.seal).Methods(http.MethodPost)
+	}
+}
+
+// seal appends a seal on demand (admins): from then on a removed stream or
+// a cut tail before it is detected by dispo verify.
+func (s *Server) seal(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.principal(w, r)
+	if !ok {
+		return
+	}
+	if err := domain.Authorize(p, domain.ActAdminister, ""); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.cfg.Seal(r.Context(), domain.Envelope{ID: domain.EventID(uuid.Must(uuid.NewV7())), RecordedAt: s.cfg.Now().UTC(),
+		Actor: p.Actor(""), Source: domain.SourceAPI})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("X-Dispo-Position", strconv.FormatUint(res.LastPosition, 10))
+	writeJSON(w, http.StatusCreated, map[string]any{"position": res.LastPosition, "revision": res.Revision})
 }
 
 // backup streams a hot copy of the log file (admins only).

@@ -40,6 +40,7 @@ type serveConfig struct {
 	shutdown           time.Duration
 	logJSON            bool
 	secure, trustProxy bool
+	sealEvery          time.Duration   // 0: no periodic seal
 	passwordParams     userfile.Params // zero: the store's default cost
 	// ready, if not nil, receives the address once the server listens.
 	ready chan<- string
@@ -60,6 +61,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 10*time.Second, "how long requests in flight may take to finish at shutdown")
 	fs.BoolVar(&c.secure, "secure-cookies", envBool(env, "DISPO_SECURE_COOKIES"), "mark session cookies Secure even on plain HTTP: set it when a proxy terminates TLS (env DISPO_SECURE_COOKIES)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy", envBool(env, "DISPO_TRUST_PROXY"), "take the client address from X-Forwarded-For and honour X-Forwarded-Proto; only behind a proxy that sets them (env DISPO_TRUST_PROXY)")
+	fs.DurationVar(&c.sealEvery, "seal-every", time.Hour, "append a seal of every stream's head this often when the log moved (0: only on demand, POST /api/v1/seal)")
 	fs.BoolVar(&c.logJSON, "log-json", envBool(env, "DISPO_LOG_JSON"), "log in JSON rather than text (env DISPO_LOG_JSON)")
 	if err := env.parse(fs, args); err != nil {
 		return err
@@ -188,7 +190,14 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 	}); ok {
 		backup = b.Backup
 	}
-	api = httpapi.New(httpapi.Config{Ledger: ledger, Live: live, Log: log, Auth: auth, Principal: httpauth.PrincipalFrom, Backup: backup, Streams: log,
+	var seal func(context.Context, domain.Envelope) (domain.AppendResult, error)
+	if sl, ok := log.(interface {
+		Seal(context.Context, domain.Envelope) (domain.AppendResult, error)
+	}); ok {
+		seal = sl.Seal
+		go sealPeriodically(followCtx, c.sealEvery, log, seal, env.Now, logger)
+	}
+	api = httpapi.New(httpapi.Config{Ledger: ledger, Live: live, Log: log, Auth: auth, Principal: httpauth.PrincipalFrom, Backup: backup, Seal: seal, Streams: log,
 		Now: env.Now, Logger: logger, Registry: reg})
 
 	ln, err := net.Listen("tcp", c.addr)
@@ -401,4 +410,35 @@ func saveProjections(path string, live *projections.Live) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// sealPeriodically appends a seal every interval if the log moved since the
+// last one, so that verify detects removed streams and cut tails.
+func sealPeriodically(ctx context.Context, every time.Duration, log servedLog,
+	seal func(context.Context, domain.Envelope) (domain.AppendResult, error), now func() time.Time, logger *slog.Logger) {
+	if every <= 0 {
+		return
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	var sealedAt uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		head, err := log.Head(ctx)
+		if err != nil || head == sealedAt {
+			continue
+		}
+		res, err := seal(ctx, domain.Envelope{ID: domain.EventID(uuid.Must(uuid.NewV7())), RecordedAt: now().UTC(),
+			Actor: domain.Actor{UserID: "dispo", Role: domain.RoleSystem}, Source: domain.SourceManual})
+		if err != nil {
+			logger.Error("sealing the log", "err", err)
+			continue
+		}
+		sealedAt = res.LastPosition
+		logger.Info("log sealed", "position", res.LastPosition)
+	}
 }

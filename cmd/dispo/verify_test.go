@@ -280,7 +280,7 @@ func TestVerifyCorruptLogFile(t *testing.T) {
 	}
 }
 
-func TestVerifyUnchainedFixture(t *testing.T) {
+func TestVerifyFixtureFile(t *testing.T) {
 	b, err := os.ReadFile(fixtures + "seed-77.jsonl")
 	if err != nil {
 		t.Fatal(err)
