@@ -150,12 +150,8 @@ func (s *Server) routes() {
 // seal appends a seal on demand (admins): from then on a removed stream or
 // a cut tail before it is detected by dispo verify.
 func (s *Server) seal(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.principal(w, r)
+	p, ok := s.allowed(w, r, domain.ActAdminister)
 	if !ok {
-		return
-	}
-	if err := domain.Authorize(p, domain.ActAdminister, ""); err != nil {
-		s.writeError(w, r, err)
 		return
 	}
 	res, err := s.cfg.Seal(r.Context(), domain.Envelope{ID: domain.EventID(uuid.Must(uuid.NewV7())), RecordedAt: s.cfg.Now().UTC(),
@@ -170,12 +166,8 @@ func (s *Server) seal(w http.ResponseWriter, r *http.Request) {
 
 // backup streams a hot copy of the log file (admins only).
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.principal(w, r)
+	_, ok := s.allowed(w, r, domain.ActAdminister)
 	if !ok {
-		return
-	}
-	if err := domain.Authorize(p, domain.ActAdminister, ""); err != nil {
-		s.writeError(w, r, err)
 		return
 	}
 	// The server's write timeout is for API answers; a backup of a large
@@ -233,6 +225,20 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ready\n"))
+}
+
+// allowed returns the caller if it may do act (on no unit in particular),
+// or answers 401 or 403.
+func (s *Server) allowed(w http.ResponseWriter, r *http.Request, act domain.Action) (domain.Principal, bool) {
+	p, ok := s.principal(w, r)
+	if !ok {
+		return p, false
+	}
+	if err := domain.Authorize(p, act, ""); err != nil {
+		s.writeError(w, r, err)
+		return p, false
+	}
+	return p, true
 }
 
 // principal returns the caller, or answers 401.
