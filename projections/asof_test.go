@@ -17,28 +17,7 @@ import (
 // The state as of an instant equals a fold of every event recorded up to
 // it, whether or not checkpoints lie before it; copies are independent.
 func TestAsOfEqualsAFoldOfThePrefix(t *testing.T) {
-	log, err := boltlog.Open(filepath.Join(t.TempDir(), "events.db"), boltlog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer log.Close()
-	gen, err := fixturegen.IleDeFrance(fixturegen.DefaultIleDeFrance())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var evs []domain.Envelope
-	for e := range gen {
-		evs = append(evs, e)
-	}
-	if _, err := fixturegen.Fill(context.Background(), log, func(yield func(domain.Envelope) bool) {
-		for _, e := range evs {
-			if !yield(e) {
-				return
-			}
-		}
-	}, 5000); err != nil {
-		t.Fatal(err)
-	}
+	log, evs := fixtureLog(t)
 	live := projections.NewLive()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -77,22 +56,7 @@ func TestAsOfEqualsAFoldOfThePrefix(t *testing.T) {
 // After a snapshot resume, the checkpoints before it come back, and as-of
 // answers stay those of a fold of the prefix.
 func TestRebuildCheckpointsAfterResume(t *testing.T) {
-	log, err := boltlog.Open(filepath.Join(t.TempDir(), "events.db"), boltlog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer log.Close()
-	gen, err := fixturegen.IleDeFrance(fixturegen.DefaultIleDeFrance())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var evs []domain.Envelope
-	for e := range gen {
-		evs = append(evs, e)
-	}
-	if _, err := fixturegen.Fill(context.Background(), log, slices.Values(evs), 5000); err != nil {
-		t.Fatal(err)
-	}
+	log, evs := fixtureLog(t)
 	first := projections.NewLive()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -138,4 +102,23 @@ func TestRebuildCheckpointsAfterResume(t *testing.T) {
 			t.Fatalf("as of event %d after the rebuild: differs from a fold of the prefix", i)
 		}
 	}
+}
+
+// fixtureLog is an embedded log holding the Île-de-France fixture's events.
+func fixtureLog(t *testing.T) (*boltlog.Log, []domain.Envelope) {
+	t.Helper()
+	log, err := boltlog.Open(filepath.Join(t.TempDir(), "events.db"), boltlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	gen, err := fixturegen.IleDeFrance(fixturegen.DefaultIleDeFrance())
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := slices.Collect(gen)
+	if _, err := fixturegen.Fill(context.Background(), log, slices.Values(evs), 5000); err != nil {
+		t.Fatal(err)
+	}
+	return log, evs
 }

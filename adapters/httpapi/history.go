@@ -46,17 +46,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, err := pathUnit(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	at, err := parseAt(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	entries, err := s.unitHistory(r, id, at)
+	id, at, entries, err := s.requestedHistory(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -81,6 +71,21 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// requestedHistory is the history the request names: the unit of the path
+// up to ?at= (the whole stream without it).
+func (s *Server) requestedHistory(r *http.Request) (string, time.Time, []projections.HistoryEntry, error) {
+	id, err := pathUnit(r)
+	if err != nil {
+		return "", time.Time{}, nil, err
+	}
+	at, err := parseAt(r)
+	if err != nil {
+		return "", time.Time{}, nil, err
+	}
+	entries, err := s.unitHistory(r, id, at)
+	return id, at, entries, err
 }
 
 // unitHistory reads and folds a unit's stream; ENotFound when the unit has
@@ -135,17 +140,7 @@ func (s *Server) unitAt(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id, err := pathUnit(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	at, err := parseAt(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	entries, err := s.unitHistory(r, id, at)
+	_, at, entries, err := s.requestedHistory(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
