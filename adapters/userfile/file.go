@@ -97,8 +97,8 @@ func checkFINESS(finess []string) error {
 	return nil
 }
 
-// check applies every rule of the format to r.
-func (r *record) check() error {
+// checkFields checks what an administrator states of a user.
+func (r *record) checkFields() error {
 	if err := checkID(r.ID); err != nil {
 		return err
 	}
@@ -108,7 +108,12 @@ func (r *record) check() error {
 	if err := checkRole(r.Role); err != nil {
 		return err
 	}
-	if err := checkFINESS(r.Establishments); err != nil {
+	return checkFINESS(r.Establishments)
+}
+
+// check applies every rule of the format to r.
+func (r *record) check() error {
+	if err := r.checkFields(); err != nil {
 		return err
 	}
 	if !slices.IsSorted(r.Establishments) || len(slices.Compact(slices.Clone(r.Establishments))) != len(r.Establishments) {

@@ -320,16 +320,7 @@ func normalize(finess []string) []string {
 // EConflict if the identifier is taken.
 func (s *Store) Add(u User, password string) error {
 	r := &record{ID: u.ID, Name: u.Name, Role: u.Role, Establishments: normalize(u.Establishments), Tokens: []tokenJSON{}}
-	if err := checkID(r.ID); err != nil {
-		return err
-	}
-	if err := checkName(r.Name); err != nil {
-		return err
-	}
-	if err := checkRole(r.Role); err != nil {
-		return err
-	}
-	if err := checkFINESS(r.Establishments); err != nil {
+	if err := r.checkFields(); err != nil {
 		return err
 	}
 	if len(r.Establishments) > 0 && r.Role != domain.RoleResponsable {
