@@ -18,12 +18,8 @@ func runHistory(ctx context.Context, env *Env, args []string) error {
 	data := env.dataFlag(fs)
 	at := fs.String("at", "", "stop at this instant (RFC 3339): the last line is the unit as it was then")
 	asJSON := fs.Bool("json", false, "one JSON object per event instead of a table")
-	if err := env.parse(fs, args); err != nil {
+	if err := env.parseArgs(fs, args, 1); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
 	}
 	id := fs.Arg(0)
 	if !domain.ValidUnitID(id) {

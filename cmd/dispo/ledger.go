@@ -21,12 +21,8 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 			"Importing the same file twice appends nothing the second time.")
 	data := env.dataFlag(fs)
 	store := env.eventstoreFlag(fs)
-	if err := env.parse(fs, args); err != nil {
+	if err := env.parseArgs(fs, args, 1); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
 	}
 	var in io.Reader = env.Stdin
 	if name := fs.Arg(0); name != "-" {
@@ -61,12 +57,8 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	data := env.dataFlag(fs)
 	out := fs.String("out", "-", "file to write (- for standard output); written whole or not at all")
 	store := env.eventstoreFlag(fs)
-	if err := env.parse(fs, args); err != nil {
+	if err := env.parseArgs(fs, args, 0); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return errUsage
 	}
 	l, err := openAnyLog(ctx, *data, *store, true, slog.New(slog.NewTextHandler(env.Stderr, nil)))
 	if err != nil {
@@ -109,12 +101,8 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 	row := fs.String("row", "dialyse", "matrix row to detail: a category (dialyse, ssr...) or a unit type (udm, centre_lourd...)")
 	dept := fs.String("department", "", "department to detail (default: every department with units)")
 	at := fs.String("at", "", "show the ledger as it stood at this instant, RFC 3339: only events recorded by then, freshness against it (default: now, every event)")
-	if err := env.parse(fs, args); err != nil {
+	if err := env.parseArgs(fs, args, 0); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return errUsage
 	}
 	until, err := parseAt(*at)
 	if err != nil {

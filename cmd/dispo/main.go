@@ -122,6 +122,18 @@ func (env *Env) parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// parseArgs parses args and requires exactly n arguments after the flags.
+func (env *Env) parseArgs(fs *flag.FlagSet, args []string, n int) error {
+	if err := env.parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != n {
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
 // dataFlag declares --data, defaulting to $DISPO_DATA or ./data.
 func (env *Env) dataFlag(fs *flag.FlagSet) *string {
 	def := env.Getenv("DISPO_DATA")

@@ -63,12 +63,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&c.trustProxy, "trust-proxy", envBool(env, "DISPO_TRUST_PROXY"), "take the client address from X-Forwarded-For and honour X-Forwarded-Proto; only behind a proxy that sets them (env DISPO_TRUST_PROXY)")
 	fs.DurationVar(&c.sealEvery, "seal-every", time.Hour, "append a seal of every stream's head this often when the log moved (0: only on demand, POST /api/v1/seal)")
 	fs.BoolVar(&c.logJSON, "log-json", envBool(env, "DISPO_LOG_JSON"), "log in JSON rather than text (env DISPO_LOG_JSON)")
-	if err := env.parse(fs, args); err != nil {
+	if err := env.parseArgs(fs, args, 0); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return errUsage
 	}
 	return serve(ctx, env, c)
 }

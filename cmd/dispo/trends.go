@@ -31,12 +31,8 @@ func runTrends(ctx context.Context, env *Env, args []string) error {
 	typ := fs.String("type", "", "only the units of this type (centre_lourd, udm, autodialyse, entrainement, domicile...)")
 	format := fs.String("format", "csv", "csv or json")
 	at := fs.String("at", "", "the instant the open week runs to, RFC 3339 (default: now)")
-	if err := env.parse(fs, args); err != nil {
+	if err := env.parseArgs(fs, args, 0); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return errUsage
 	}
 	if *format != "csv" && *format != "json" {
 		return fmt.Errorf("--format: %q is neither csv nor json", *format)
