@@ -29,9 +29,13 @@ type Live struct {
 	// checkpoints are copies of a every checkpointEvery events, for AsOf.
 	checkpoints []checkpoint
 
-	pos     atomic.Uint64
-	lastAt  atomic.Int64 // recorded-at of the last event applied, Unix ns
-	ready   atomic.Bool
+	pos    atomic.Uint64
+	lastAt atomic.Int64 // recorded-at of the last event applied, Unix ns
+	ready  atomic.Bool
+	target atomic.Uint64 // the log's head when Follow started
+	// broken is the error that stopped the fold, until an event is applied
+	// past it: a record that cannot be read keeps it set for good.
+	broken  atomic.Pointer[error]
 	started atomic.Bool // Follow was called: ReadSnapshot is too late
 	waitMu  sync.Mutex
 	advance chan struct{} // closed when the position moves
@@ -54,8 +58,10 @@ func (l *Live) Follow(ctx context.Context, src Source, onError func(error)) erro
 	l.started.Store(true)
 	target, err := src.Head(ctx)
 	if err != nil {
+		l.setBroken(err)
 		return err
 	}
+	l.target.Store(target)
 	if pos := l.pos.Load(); pos > target {
 		return fmt.Errorf("projections: at position %d, past the log's head %d: the snapshot read is not of this log", pos, target)
 	}
@@ -69,12 +75,14 @@ func (l *Live) Follow(ctx context.Context, src Source, onError func(error)) erro
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
+				l.setBroken(err)
 				if onError != nil {
 					onError(err)
 				}
 				break
 			}
 			l.apply(&env)
+			l.broken.Store(nil)
 			if env.Position >= target {
 				l.ready.Store(true)
 			}
@@ -115,8 +123,23 @@ func (l *Live) LastChange() time.Time {
 }
 
 // Ready reports whether the projections have caught up with the log as it
-// was when Follow started.
-func (l *Live) Ready() bool { return l.ready.Load() }
+// was when Follow started, and follow it since without error.
+func (l *Live) Ready() bool { return l.Readiness() == nil }
+
+// Readiness is nil when Ready, else why not: still catching up (with the
+// positions), or the error that stops the fold (a record that cannot be
+// read names its position) until an event is applied past it.
+func (l *Live) Readiness() error {
+	if p := l.broken.Load(); p != nil {
+		return fmt.Errorf("projections stopped at position %d: %w", l.pos.Load(), *p)
+	}
+	if !l.ready.Load() {
+		return fmt.Errorf("projections are catching up with the log: at position %d of %d", l.pos.Load(), l.target.Load())
+	}
+	return nil
+}
+
+func (l *Live) setBroken(err error) { l.broken.Store(&err) }
 
 // View runs fn with the projections read-locked. fn must not keep a; the
 // views it returns are copies and may be kept.

@@ -1,12 +1,15 @@
 package projections_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"iter"
+	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -434,5 +437,63 @@ func TestLiveConcurrentReaders(t *testing.T) {
 	}
 	if want := uint64(len(units) + appends + appends/10); live.Position() != want || l.head() != want {
 		t.Fatalf("position %d, head %d, want %d", live.Position(), l.head(), want)
+	}
+}
+
+// A record the fold cannot read keeps the projections from claiming
+// readiness, and Readiness names its position: a service must not answer
+// from a fold stuck before it.
+func TestLiveNotReadyPastADamagedRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	l, err := boltlog.Open(path, boltlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ll := &liveLog{t: t, log: l, revs: map[string]int64{}, clock: &liveClock{t: time.Date(2025, 3, 11, 11, 0, 0, 0, time.UTC)}}
+	ll.register("77-A-01", "77", "770000001")
+	ll.declare("77-A-01", 3)
+	ll.append("77-A-01", domain.CommentSet{Text: "marqueur-de-dommage"})
+	ll.declare("77-A-01", 4)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := []byte("marqueur-de-dommage")
+	if !bytes.Contains(data, marker) {
+		t.Fatal("record not found in the file")
+	}
+	for i := bytes.Index(data, marker); i >= 0; {
+		data[i] ^= 0x20 // every copy: copy-on-write leaves stale pages behind
+		j := bytes.Index(data[i+1:], marker)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err = boltlog.Open(path, boltlog.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	live := projections.NewLive()
+	if err := live.Readiness(); err == nil {
+		t.Fatal("a Live that never followed says it is ready")
+	}
+	stop := following(t, live, l)
+	eventually(t, "the fold reaches the damaged record", func() bool {
+		return live.Position() == 2 && live.Readiness() != nil && strings.Contains(live.Readiness().Error(), "position 3")
+	})
+	time.Sleep(200 * time.Millisecond) // past a resume or two
+	if live.Ready() || live.Position() != 2 {
+		t.Fatalf("ready %v at position %d past a damaged record at 3", live.Ready(), live.Position())
+	}
+	if errs := stop(); len(errs) == 0 {
+		t.Fatal("the damaged record was not reported")
 	}
 }

@@ -82,7 +82,8 @@ func (l *Log) readStream(ctx context.Context, stream string, from int64, backwar
 }
 
 // ReadAll yields every event after position after, in position order, up to
-// the head at the time each chunk is read. It stops at the first error.
+// the head at the time each chunk is read. It stops at the first error,
+// after the events before it: a fold gets as far as the log can be read.
 func (l *Log) ReadAll(ctx context.Context, after uint64) iter.Seq2[domain.Envelope, error] {
 	return func(yield func(domain.Envelope, error) bool) {
 		dec := newDecoder()
@@ -90,17 +91,17 @@ func (l *Log) ReadAll(ctx context.Context, after uint64) iter.Seq2[domain.Envelo
 		for {
 			var err error
 			buf, err = l.readChunk(ctx, dec, after, buf[:0])
+			for i := range buf {
+				if !yield(buf[i], nil) {
+					return
+				}
+			}
 			if err != nil {
 				yield(domain.Envelope{}, err)
 				return
 			}
 			if len(buf) == 0 {
 				return
-			}
-			for i := range buf {
-				if !yield(buf[i], nil) {
-					return
-				}
 			}
 			after = buf[len(buf)-1].Position
 		}
@@ -124,14 +125,14 @@ func (l *Log) Subscribe(ctx context.Context, after uint64) iter.Seq2[domain.Enve
 			}
 			var err error
 			buf, err = l.readChunk(ctx, dec, after, buf[:0])
-			if err != nil {
-				yield(domain.Envelope{}, err)
-				return
-			}
 			for i := range buf {
 				if !yield(buf[i], nil) {
 					return
 				}
+			}
+			if err != nil {
+				yield(domain.Envelope{}, err)
+				return
 			}
 			if len(buf) > 0 {
 				after = buf[len(buf)-1].Position
@@ -164,6 +165,7 @@ func (l *Log) readChunk(ctx context.Context, dec *decoder, after uint64, buf []d
 			}
 			buf = append(buf, domain.Envelope{})
 			if err := dec.decode(pos, v, &buf[len(buf)-1]); err != nil {
+				buf = buf[:len(buf)-1] // the events before it are good
 				return err
 			}
 			want++
