@@ -53,8 +53,10 @@ func encodeHead(v head) []byte {
 
 // loadHeads reads the checkpoint, then folds the records written after it,
 // checking that each continues its stream: a revision or back link out of
-// place means the file was damaged.
-func loadHeads(tx *bolt.Tx) (map[string]head, uint64, error) {
+// place means the file was damaged. It returns the streams so folded: their
+// heads are newer than the checkpoint's, so the next checkpoint must write
+// them (else it would move past them and leave their old heads behind).
+func loadHeads(tx *bolt.Tx) (map[string]head, uint64, map[string]struct{}, error) {
 	m := make(map[string]head)
 	hb := tx.Bucket(bucketHeads)
 	err := hb.ForEach(func(k, v []byte) error {
@@ -65,32 +67,34 @@ func loadHeads(tx *bolt.Tx) (map[string]head, uint64, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	var at uint64
 	if v := tx.Bucket(bucketMeta).Get(keyHeadsAt); len(v) == 8 {
 		at = binary.BigEndian.Uint64(v)
 	}
 	dec := newDecoder()
+	folded := make(map[string]struct{})
 	c := tx.Bucket(bucketEvents).Cursor()
 	want := at + 1
 	for k, v := c.Seek(u64(want)); k != nil; k, v = c.Next() {
 		pos := binary.BigEndian.Uint64(k)
 		if pos != want {
-			return nil, 0, fmt.Errorf("position %d missing", want)
+			return nil, 0, nil, fmt.Errorf("position %d missing", want)
 		}
 		l, err := dec.decodeLink(pos, v)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 		h, ok := m[l.stream]
 		if ok && (l.revision != h.revision+1 || l.prev != h.last) || !ok && (l.revision != 0 || l.prev != 0) {
-			return nil, 0, fmt.Errorf("event at position %d is out of place in stream %s", pos, l.stream)
+			return nil, 0, nil, fmt.Errorf("event at position %d is out of place in stream %s", pos, l.stream)
 		}
 		m[l.stream] = head{l.revision, pos}
+		folded[l.stream] = struct{}{}
 		want++
 	}
-	return m, at, nil
+	return m, at, folded, nil
 }
 
 // checkpoint writes the heads of the streams in dirty and the position

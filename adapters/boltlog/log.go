@@ -209,11 +209,11 @@ func (l *Log) init(exists bool) error {
 				return fmt.Errorf("%w: %s: %v", ErrDamaged, l.db.Path(), err)
 			}
 		}
-		m, at, err := loadHeads(tx)
+		m, at, folded, err := loadHeads(tx)
 		if err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrDamaged, l.db.Path(), err)
 		}
-		l.heads.m, l.checkpointed = m, at
+		l.heads.m, l.checkpointed, l.dirty = m, at, folded
 		l.head.Store(seq)
 		return nil
 	}
