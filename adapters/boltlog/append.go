@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"syscall"
 
 	"dispo/domain"
 	bolt "go.etcd.io/bbolt"
@@ -177,6 +178,13 @@ func (l *Log) drain() {
 }
 
 func (l *Log) commit(group []*appendReq) {
+	if l.damaged.Load() {
+		for _, r := range group {
+			r.err = fmt.Errorf("%w: %s: appends stopped: a read found the file damaged (run dispo verify)", ErrDamaged, l.db.Path())
+			close(r.done)
+		}
+		return
+	}
 	var newHead uint64
 	var refused error // an atomic request's refusal, which rolls its transaction back
 	overlay := make(map[string]head)
@@ -224,6 +232,8 @@ func (l *Log) commit(group []*appendReq) {
 		switch {
 		case refused != nil:
 			r.err = refused
+		case noRoom(err):
+			r.err = unavailableError{fmt.Errorf("boltlog: commit: no room left on the device of %s: %w", l.db.Path(), err)}
 		case err != nil:
 			r.err = fmt.Errorf("boltlog: commit: %w", err)
 		}
@@ -248,6 +258,21 @@ func (l *Log) commit(group []*appendReq) {
 		close(r.done)
 	}
 }
+
+// noRoom tells a commit that failed for want of space: the disk or the
+// quota is full, or the file reached its size limit.
+func noRoom(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG)
+}
+
+// unavailableError is a commit refused for want of room: nothing was
+// written, the request was fine, and it may succeed once room is made, so
+// the API answers 503 with Retry-After (it looks for Unavailable).
+type unavailableError struct{ err error }
+
+func (e unavailableError) Error() string     { return e.err.Error() }
+func (e unavailableError) Unwrap() error     { return e.err }
+func (e unavailableError) Unavailable() bool { return true }
 
 // storageError marks a failure of bbolt itself, as opposed to a refused append.
 type storageError struct{ err error }

@@ -5,9 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +59,9 @@ type Log struct {
 
 	head    atomic.Uint64 // last committed position
 	commits atomic.Uint64
+	// damaged: a read met a damaged page or record. The log then takes no
+	// more appends and Close writes nothing, leaving the file for inspection.
+	damaged atomic.Bool
 	heads   heads
 	// The committer's own: streams whose head moved since the last
 	// checkpoint, and the position that checkpoint covers.
@@ -76,6 +80,12 @@ type Log struct {
 // Open opens or creates the log at path. A file that is not a dispo event
 // log, or is damaged, is refused with an error wrapping ErrNotEventLog or
 // ErrDamaged; nothing is written to it.
+//
+// Every open checks the meta page, the file's length and the synced
+// freelist; an open for writing after an unclean stop (no freelist synced
+// by Close) walks every page first, because bbolt is about to walk them
+// itself to rebuild the freelist, in a goroutine that would crash the
+// process on a damaged page.
 func Open(path string, opts Options) (l *Log, err error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = time.Second
@@ -84,20 +94,27 @@ func Open(path string, opts Options) (l *Log, err error) {
 		opts.MaxBatchEvents = 4096
 	}
 	fi, statErr := os.Stat(path)
-	exists := statErr == nil && fi.Size() > 0
-	if statErr == nil && fi.IsDir() {
+	switch {
+	case statErr == nil && fi.IsDir():
 		return nil, fmt.Errorf("boltlog: %s is a directory", path)
-	}
-	if opts.ReadOnly && !exists {
+	case statErr == nil && fi.Size() == 0:
+		// A log is created whole (create), so an empty file is not one dispo
+		// began: taking it for a new log would write over whatever it was meant to be.
+		return nil, fmt.Errorf("%w: %s: empty file (0 bytes): not an event log; remove it to start a new log", ErrDamaged, path)
+	case errors.Is(statErr, os.ErrNotExist) && opts.ReadOnly:
 		return nil, fmt.Errorf("boltlog: %s: no event log there", path)
-	}
-	if exists {
-		if err := sniff(path); err != nil {
+	case errors.Is(statErr, os.ErrNotExist):
+		if err := create(path); err != nil {
 			return nil, err
 		}
+	case statErr != nil:
+		return nil, fmt.Errorf("boltlog: %w", statErr)
 	}
-	// bbolt trusts its pages; a damaged file can make it panic rather than
-	// fail. Opening is where damage is met first, so it must not crash us.
+	if err := precheck(path, !opts.ReadOnly); err != nil {
+		return nil, err
+	}
+	// The checks above make bbolt's assertions hold; this is the backstop
+	// for what they cannot see.
 	defer func() {
 		if r := recover(); r != nil {
 			l, err = nil, fmt.Errorf("%w: %s: %v", ErrDamaged, path, r)
@@ -119,7 +136,7 @@ func Open(path string, opts Options) (l *Log, err error) {
 	}
 	l = &Log{db: db, opts: opts, notify: make(chan struct{}), quit: make(chan struct{}), finished: make(chan struct{}),
 		dirty: make(map[string]struct{})}
-	if err := l.init(exists); err != nil {
+	if err := l.init(); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -132,62 +149,82 @@ func Open(path string, opts Options) (l *Log, err error) {
 	return l, nil
 }
 
-// sniff checks, before bbolt maps the file, that it is long enough for the
-// pages its newest valid meta page claims. bbolt trusts that claim: on a
-// truncated file it touches pages past the end of the mapping, and the
-// process dies of SIGBUS, which no recover can catch. The offsets below are
-// bbolt's meta page layout (internal/common/meta.go, format version 2).
-func sniff(path string) error {
+// precheck runs the page checks Open needs before bbolt maps the file:
+// the cheap ones, and the full walk when writing after an unclean stop.
+// Another process may hold the file: reading it is harmless.
+func precheck(path string, writing bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("boltlog: %w", err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
+	m, err := cheapCheck(f)
+	if err == nil && writing && !m.cleanlyClosed() {
+		_, err = checkPages(f)
+	}
 	if err != nil {
-		return fmt.Errorf("boltlog: %w", err)
-	}
-	const (
-		pageHeader = 16
-		magic      = 0xED0CDAED
-		version    = 2
-		metaLen    = 64
-	)
-	meta := func(off int64) (pageSize, pages, txid uint64, ok bool) {
-		buf := make([]byte, pageHeader+metaLen)
-		if _, err := f.ReadAt(buf, off); err != nil {
-			return 0, 0, 0, false
-		}
-		m := buf[pageHeader:]
-		ne := binary.NativeEndian
-		h := fnv.New64a()
-		h.Write(m[:56])
-		if ne.Uint32(m) != magic || ne.Uint32(m[4:]) != version || ne.Uint64(m[56:]) != h.Sum64() {
-			return 0, 0, 0, false
-		}
-		return uint64(ne.Uint32(m[8:])), ne.Uint64(m[40:]), ne.Uint64(m[48:]), true
-	}
-	var best struct{ pageSize, pages, txid uint64 }
-	found := false
-	consider := func(off int64) {
-		if ps, pages, txid, ok := meta(off); ok && (!found || txid > best.txid) {
-			best.pageSize, best.pages, best.txid, found = ps, pages, txid, true
-		}
-	}
-	consider(0)
-	for ps := int64(1024); ps <= 65536; ps *= 2 {
-		consider(ps)
-	}
-	if !found {
-		return fmt.Errorf("%w: %s: no valid bbolt meta page", ErrDamaged, path)
-	}
-	if need := best.pages * best.pageSize; best.pageSize == 0 || uint64(fi.Size()) < need {
-		return fmt.Errorf("%w: %s: truncated: %d bytes, its meta page needs %d", ErrDamaged, path, fi.Size(), need)
+		return fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
 	}
 	return nil
 }
 
-func (l *Log) init(exists bool) error {
+// create makes a new, empty log at path, whole or not at all: it is built
+// in a temporary file, synced, then linked into place (which fails if
+// another process created path meanwhile), so a crash at first start
+// leaves either no log or a complete one, never an empty file.
+func create(path string) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".new-*")
+	if err != nil {
+		return fmt.Errorf("boltlog: %w", err)
+	}
+	name := tmp.Name()
+	tmp.Close()
+	defer os.Remove(name)
+	db, err := bolt.Open(name, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: false, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return fmt.Errorf("boltlog: create %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucket(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(keyFormat, formatValue); err != nil {
+			return err
+		}
+		for _, b := range [][]byte{bucketEvents, bucketHeads, bucketIDs} {
+			if _, err := tx.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Link(name, path)
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("boltlog: create %s: %w", path, err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func (l *Log) init() error {
 	check := func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil || !bytes.Equal(meta.Get(keyFormat), formatValue) {
@@ -217,32 +254,7 @@ func (l *Log) init(exists bool) error {
 		l.head.Store(seq)
 		return nil
 	}
-	if exists {
-		return l.db.View(check)
-	}
-	if l.opts.ReadOnly {
-		return fmt.Errorf("%w: %s", ErrNotEventLog, l.db.Path())
-	}
-	return l.db.Update(func(tx *bolt.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-		if err != nil {
-			return err
-		}
-		if v := meta.Get(keyFormat); v == nil {
-			if tx.Bucket(bucketEvents) != nil {
-				return fmt.Errorf("%w: %s", ErrNotEventLog, l.db.Path())
-			}
-			if err := meta.Put(keyFormat, formatValue); err != nil {
-				return err
-			}
-		}
-		for _, b := range [][]byte{bucketEvents, bucketHeads, bucketIDs} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return check(tx)
-	})
+	return l.view(check)
 }
 
 // Stats are counters since Open.
@@ -270,9 +282,18 @@ func (l *Log) Close() error {
 	close(l.quit)
 	<-l.finished
 	var err error
-	if !l.opts.ReadOnly && len(l.dirty) > 0 {
-		// Spare the next Open the rescan of what followed the last checkpoint.
-		err = l.db.Update(func(tx *bolt.Tx) error { return checkpoint(tx, &l.heads, nil, l.dirty) })
+	if !l.opts.ReadOnly && !l.damaged.Load() {
+		// The last commit writes the checkpoint, sparing the next Open the
+		// rescan of what followed the last one, and the freelist: that marks
+		// the stop as clean, and the next Open reads the freelist instead of
+		// walking every page (see Open). A damaged log is left as it is.
+		l.db.NoFreelistSync = false
+		err = l.db.Update(func(tx *bolt.Tx) error {
+			if len(l.dirty) == 0 {
+				return nil
+			}
+			return checkpoint(tx, &l.heads, nil, l.dirty)
+		})
 	}
 	return errors.Join(err, l.db.Close())
 }
@@ -305,10 +326,29 @@ func u64(n uint64) []byte {
 // log like the original.
 func (l *Log) Backup(w io.Writer) (int64, error) {
 	var n int64
-	err := l.db.View(func(tx *bolt.Tx) error {
+	err := l.view(func(tx *bolt.Tx) error {
 		var err error
 		n, err = tx.WriteTo(w)
 		return err
 	})
 	return n, err
+}
+
+// view runs fn in a read transaction. Damage the checks at open cannot see
+// (a record, a page reached only now) makes bbolt fail an assertion or the
+// mapping fault: both become ErrDamaged, and the log stops writing.
+func (l *Log) view(fn func(*bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %s: %v", ErrDamaged, l.db.Path(), r)
+		}
+		if errors.Is(err, errCorrupt) && !errors.Is(err, ErrDamaged) {
+			err = fmt.Errorf("%w: %s: %w", ErrDamaged, l.db.Path(), err)
+		}
+		if errors.Is(err, ErrDamaged) {
+			l.damaged.Store(true)
+		}
+	}()
+	return l.db.View(fn)
 }

@@ -60,7 +60,7 @@ func (l *Log) readStream(ctx context.Context, stream string, from int64, backwar
 		lo = hi + 1 - uint64(max)
 	}
 	var out []domain.Envelope
-	err := l.db.View(func(tx *bolt.Tx) error {
+	err := l.view(func(tx *bolt.Tx) error {
 		events, dec := tx.Bucket(bucketEvents), newDecoder()
 		positions, err := streamPositions(events, dec, stream, h, lo, hi)
 		if err != nil {
@@ -155,7 +155,7 @@ func (l *Log) readChunk(ctx context.Context, dec *decoder, after uint64, buf []d
 	if after >= l.head.Load() {
 		return buf, nil
 	}
-	err := l.db.View(func(tx *bolt.Tx) error {
+	err := l.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketEvents).Cursor()
 		want := after + 1
 		for k, v := c.Seek(u64(want)); k != nil && len(buf) < cap(buf); k, v = c.Next() {

@@ -60,7 +60,7 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	if err := env.parseArgs(fs, args, 0); err != nil {
 		return err
 	}
-	l, err := openAnyLog(ctx, *data, *store, true, slog.New(slog.NewTextHandler(env.Stderr, nil)))
+	l, err := openForVerify(ctx, *data, *store, env.Stderr)
 	if err != nil {
 		return err
 	}

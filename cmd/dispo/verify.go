@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"dispo/adapters/boltlog"
 	"errors"
 	"fmt"
 	"io"
@@ -81,13 +82,24 @@ func runVerify(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-// openForVerify opens the log of data, or the EventStoreDB at store, read-only.
+// openForVerify opens the log of data, or the EventStoreDB at store,
+// read-only. The embedded log's file is checked whole first (pages, bbolt's
+// own check, every record's checksum and place), so that what follows
+// never reports on a file it cannot trust.
 func openForVerify(ctx context.Context, data, store string, stderr io.Writer) (servedLog, error) {
 	if store == "" {
 		// Read-only: do not create an empty log where there is none.
-		if _, err := os.Stat(logFile(data)); err != nil {
+		path := logFile(data)
+		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("no log in %s: %w", data, err)
 		}
+		start := time.Now()
+		res, err := boltlog.Check(path)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "checked the file %s: %d pages, %d events, %d streams in %s\n", path, res.Pages, res.Events, res.Streams,
+			time.Since(start).Round(time.Millisecond))
 	}
 	return openAnyLog(ctx, data, store, true, slog.New(slog.NewTextHandler(stderr, nil)))
 }
