@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"syscall"
 
 	"dispo/domain"
@@ -262,7 +263,17 @@ func (l *Log) commit(group []*appendReq) {
 // noRoom tells a commit that failed for want of space: the disk or the
 // quota is full, or the file reached its size limit.
 func noRoom(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG)
+	if err == nil {
+		return false
+	}
+	for _, errno := range []syscall.Errno{syscall.ENOSPC, syscall.EDQUOT, syscall.EFBIG} {
+		// bbolt formats the error of growing the file with %s (DB.grow),
+		// which drops the chain: its text is all that is left.
+		if errors.Is(err, errno) || strings.Contains(err.Error(), errno.Error()) {
+			return true
+		}
+	}
+	return false
 }
 
 // unavailableError is a commit refused for want of room: nothing was
