@@ -19,6 +19,7 @@ const maxBody = 64 << 10
 // apiError is a refusal with an API code beyond the domain's.
 type apiError struct {
 	code, msg string
+	field     string // the parameter or key concerned, if one is
 }
 
 func (e *apiError) Error() string { return e.msg }
@@ -28,12 +29,12 @@ func (e *apiError) Error() string { return e.msg }
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		return &apiError{codeUnsupportedMediaType, "the body must be application/json"}
+		return &apiError{code: codeUnsupportedMediaType, msg: "the body must be application/json"}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return &apiError{codeTooLarge, fmt.Sprintf("the body exceeds %d bytes", maxBody)}
+		return &apiError{code: codeTooLarge, msg: fmt.Sprintf("the body exceeds %d bytes", maxBody)}
 	}
 	if err != nil {
 		return domain.Errorf(domain.EInvalid, "reading the body: %v", err)
