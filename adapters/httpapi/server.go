@@ -77,6 +77,8 @@ type Server struct {
 	// declared is every route's endpoint, for the tests that walk the
 	// router (see routes.go).
 	declared map[*mux.Route]endpoint
+	// keys remembers what each Idempotency-Key was first sent with.
+	keys *keyStore
 }
 
 // New returns a Server with its routes.
@@ -91,7 +93,7 @@ func New(cfg Config) *Server {
 		cfg.MaxWait = 2 * time.Second
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, router: mux.NewRouter(), cache: newAnswerCache(maxCachedBytes),
-		declared: map[*mux.Route]endpoint{}}
+		declared: map[*mux.Route]endpoint{}, keys: newKeyStore(maxIdempotencyKeys)}
 	s.metrics = newMetrics(s, cfg.Registry)
 	s.routes()
 	return s
