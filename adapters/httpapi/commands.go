@@ -106,6 +106,14 @@ func (s *Server) command(fn commandFunc) http.Handler {
 			s.writeProblem(w, r, codePreconditionFailed, "the unit changed since you read it: reload it and retry", current)
 			return
 		}
+		if domain.ErrorCode(err) == domain.ECommentInvisible {
+			field := "comment"
+			if _, ok := cmd.(domain.SetComment); ok {
+				field = "text"
+			}
+			s.fieldProblem(w, r, domain.ECommentInvisible, field, domain.ErrorMessage(err))
+			return
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return

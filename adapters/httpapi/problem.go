@@ -65,6 +65,7 @@ var statuses = map[string]int{
 	codeUnknownField:         http.StatusBadRequest,
 	codeDuplicateKey:         http.StatusBadRequest,
 	codeIdempotencyKeyReused: http.StatusUnprocessableEntity,
+	domain.ECommentInvisible: http.StatusBadRequest,
 	"too_many_requests":      http.StatusTooManyRequests,
 }
 
@@ -89,6 +90,7 @@ var titles = map[string]string{
 	codeUnknownField:         "Unknown field",
 	codeDuplicateKey:         "Duplicate key in the JSON body",
 	codeIdempotencyKeyReused: "Idempotency-Key reused for another request",
+	domain.ECommentInvisible: "Invisible characters in the comment",
 	"too_many_requests":      "Too many requests",
 }
 
