@@ -138,9 +138,9 @@ func walkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 				return err
 			}
 			key, _ := tok.(string)
-			name := key
+			name := echoed(key)
 			if path != "" {
-				name = path + "." + key
+				name = path + "." + name
 			}
 			if seen[key] {
 				return &apiError{code: codeDuplicateKey, field: name, msg: "key " + strconv.Quote(name) + " is given more than once"}

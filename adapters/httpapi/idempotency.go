@@ -16,10 +16,10 @@ const maxIdempotencyKeys = 10000
 
 // keyStore remembers which request each Idempotency-Key (of a user) was
 // first sent with, so that the key sent again with another request is
-// refused instead of answered with the first one's outcome. In memory: after
-// a restart, or at another replica, the Ledger still recognises the retry
-// by its event ids but cannot tell a changed body (see the report of
-// issue 8).
+// refused instead of answered with the first one's outcome. In memory, as
+// the Ledger's memory of recent event ids is: after a restart, or at
+// another replica, a retry is still recognised by its event ids, but a
+// changed body is not told apart (the events do not record the request).
 type keyStore struct {
 	mu    sync.Mutex
 	keys  map[string]keyEntry

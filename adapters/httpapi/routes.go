@@ -131,7 +131,8 @@ func (s *Server) strictQuery(ep endpoint, next http.Handler) http.Handler {
 		slices.Sort(names) // the same request gets the same answer
 		for _, k := range names {
 			if !slices.Contains(ep.params, k) {
-				s.fieldProblem(w, r, codeUnknownParameter, k, "unknown parameter "+strconv.Quote(k)+" ("+acceptedList(ep.params)+")")
+				name := echoed(k)
+				s.fieldProblem(w, r, codeUnknownParameter, name, "unknown parameter "+strconv.Quote(name)+" ("+acceptedList(ep.params)+")")
 				return
 			}
 			if len(q[k]) > 1 {
@@ -141,6 +142,18 @@ func (s *Server) strictQuery(ep endpoint, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// maxEchoed bounds the bytes of a name a problem repeats.
+const maxEchoed = 64
+
+// echoed is a name the client sent, as a problem repeats it: a junk name is
+// not echoed whole, so the answer stays small.
+func echoed(name string) string {
+	if len(name) > maxEchoed {
+		return strings.ToValidUTF8(name[:maxEchoed], "") + "…"
+	}
+	return name
 }
 
 func acceptedList(params []string) string {

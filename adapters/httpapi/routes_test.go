@@ -132,7 +132,7 @@ func TestEveryRouteRefusesUnknownAndRepeatedParameters(t *testing.T) {
 func TestQueryParametersOnceIgnoredAreRefused(t *testing.T) {
 	e := newEnv(t)
 	cases := []badCase{}
-	for _, q := range []struct{ path, field string }{
+	fields := []struct{ path, field string }{
 		{"/api/v1/freshness/missed?establishment=" + finessEG, "establishment"},
 		{"/api/v1/freshness/missed?type=udm", "type"},
 		{"/api/v1/matrix?department=77", "department"},
@@ -142,9 +142,18 @@ func TestQueryParametersOnceIgnoredAreRefused(t *testing.T) {
 		{"/api/v1/units?bogus=1", "bogus"},
 		{"/api/v1/units?Department=77", "Department"},
 		{"/api/v1/units?department=77&page=2", "page"},
-		{"/api/v1/matrix?" + strings.Repeat("x", 100<<10), strings.Repeat("x", 100<<10)},
-	} {
+		{"/api/v1/matrix?" + strings.Repeat("x", 100<<10), strings.Repeat("x", 64) + "…"},
+	}
+	for _, q := range fields {
 		cases = append(cases, badCase{name: q.path[:min(len(q.path), 60)], role: domain.RoleAdmin, req: badReq{method: "GET", path: q.path}, status: 400, code: "unknown_parameter"})
+	}
+	// Each names the parameter, a junk one cut short.
+	admin := e.login(domain.RoleAdmin)
+	for _, q := range fields {
+		res := badSend(t, admin, badReq{method: "GET", path: q.path})
+		if res.json["field"] != q.field || len(res.body) > 1024 {
+			t.Errorf("%.60s: field %.80v, want %.80q; %d bytes", q.path, res.json["field"], q.field, len(res.body))
+		}
 	}
 	cases = append(cases,
 		badCase{name: "bad escape", role: domain.RoleAdmin, req: badReq{method: "GET", path: "/api/v1/matrix?min_position=%zz"}, status: 400, code: "malformed_query"},
