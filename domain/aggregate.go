@@ -121,7 +121,8 @@ type (
 // Decide returns the events cmd produces on state s at instant now, or a
 // *Error: ENotFound for an unknown unit, EUnitClosed for a declaration on a
 // closed unit (saisie bloquée), EConflict for a change that contradicts the
-// state, EInvalid for bad values. A nil state is a unit that does not exist.
+// state, EInvalid for bad values, ECommentInvisible for a comment with
+// invisible characters. A nil state is a unit that does not exist.
 func Decide(s *UnitState, cmd Command, now time.Time) ([]Event, error) {
 	if s == nil {
 		s = &UnitState{}
@@ -147,6 +148,9 @@ func Decide(s *UnitState, cmd Command, now time.Time) ([]Event, error) {
 	}
 	for _, e := range evs {
 		if err := e.Validate(); err != nil {
+			return nil, err
+		}
+		if err := admitNew(e); err != nil {
 			return nil, err
 		}
 	}

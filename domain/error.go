@@ -14,6 +14,9 @@ const (
 	EForbidden  = "forbidden"
 	EUnitClosed = "unit_closed"
 	EInternal   = "internal"
+	// ECommentInvisible refuses a new comment holding a bidirectional
+	// override or a zero-width character (see comment.go).
+	ECommentInvisible = "comment_invisible_characters"
 )
 
 // Error is a failure a user can act on. Anything else that reaches a boundary

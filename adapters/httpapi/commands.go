@@ -37,6 +37,8 @@ func (s *Server) command(fn commandFunc) http.Handler {
 		if !ok {
 			return
 		}
+		body := &bodyRecorder{ReadCloser: r.Body}
+		r.Body = body
 		unitID, cmd, err := fn(w, r)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -51,9 +53,19 @@ func (s *Server) command(fn commandFunc) http.Handler {
 			}
 			req.IfMatch = &rev
 		}
+		// claimed is the key of this request and its fingerprint, released
+		// if nothing is appended.
+		var claimed string
+		var fp [32]byte
 		if key := r.Header.Get("Idempotency-Key"); key != "" {
 			if len(key) > 200 || !domain.ValidStream(key) {
 				s.writeProblem(w, r, domain.EInvalid, "Idempotency-Key must be 1 to 200 printable ASCII characters without spaces", nil)
+				return
+			}
+			claimed, fp = p.UserID+"\x00"+key, fingerprint(r, body.buf.Bytes())
+			if !s.keys.claim(claimed, fp) {
+				s.fieldProblem(w, r, codeIdempotencyKeyReused, "Idempotency-Key",
+					"this Idempotency-Key was sent with another request (method, path or body): a retry must repeat the request exactly; use a new key for a new request")
 				return
 			}
 			// The command's kind is part of the derivation: a key reused for
@@ -71,6 +83,19 @@ func (s *Server) command(fn commandFunc) http.Handler {
 			req.CorrelationID = uuid.Must(uuid.NewV7()).String()
 		}
 		out, err := s.cfg.Ledger.Execute(r.Context(), req)
+		if err != nil && claimed != "" {
+			s.keys.release(claimed, fp)
+		}
+		if err == nil && out.Replayed {
+			// The Ledger answers a replay before it authorizes (the events
+			// are stored: there is nothing to decide). The outcome is shown
+			// only to who may make the request now: a habilitation revoked
+			// since the first attempt is revoked for its retries too.
+			if err := domain.Authorize(p, domain.ActionOf(cmd), out.State.Unit().FINESS); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
 		var conflict *domain.ConflictError
 		if errors.As(err, &conflict) && req.IfMatch != nil {
 			var current any
@@ -79,6 +104,14 @@ func (s *Server) command(fn commandFunc) http.Handler {
 				w.Header().Set("ETag", etag(st.Revision()))
 			}
 			s.writeProblem(w, r, codePreconditionFailed, "the unit changed since you read it: reload it and retry", current)
+			return
+		}
+		if domain.ErrorCode(err) == domain.ECommentInvisible {
+			field := "comment"
+			if _, ok := cmd.(domain.SetComment); ok {
+				field = "text"
+			}
+			s.fieldProblem(w, r, domain.ECommentInvisible, field, domain.ErrorMessage(err))
 			return
 		}
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -48,6 +49,7 @@ type env struct {
 	live  *projections.Live
 	clock *fakeClock
 	users *userfile.Store
+	api   *httpapi.Server
 }
 
 // The seed's establishment and a second one.
@@ -61,8 +63,29 @@ const (
 // one user per role.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	e := newEnvWith(t, envOptions{follow: true})
+	e.waitReady()
+	return e
+}
+
+// envOptions make an env whose projections are not ready.
+type envOptions struct {
+	// follow: the projections follow the log. Without, they stay at
+	// position 0, not ready, as while they catch up.
+	follow bool
+	// damaged appends a last unit whose record is then damaged on disk:
+	// the projections stop before it, for good.
+	damaged bool
+}
+
+// damageMarker names the unit whose record is damaged: the bytes flipped.
+const damageMarker = "marqueur-de-dommage"
+
+func newEnvWith(t *testing.T, opts envOptions) *env {
+	t.Helper()
 	dir := t.TempDir()
-	log, err := boltlog.Open(filepath.Join(dir, "events.db"), boltlog.Options{})
+	path := filepath.Join(dir, "events.db")
+	log, err := boltlog.Open(path, boltlog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +104,9 @@ func newEnv(t *testing.T) *env {
 	if _, err := log.Append(context.Background(), other.Stream, domain.NoStream, []domain.Envelope{other}); err != nil {
 		t.Fatal(err)
 	}
+	if opts.damaged {
+		log = appendDamaged(t, log, path)
+	}
 	users, err := userfile.Open(filepath.Join(dir, "users.json"), userfile.Options{Now: clock.Now, Params: userfile.CheapParams})
 	if err != nil {
 		t.Fatal(err)
@@ -95,10 +121,12 @@ func newEnv(t *testing.T) *env {
 		}
 	}
 	live := projections.NewLive()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); live.Follow(ctx, log, nil) }()
-	t.Cleanup(func() { cancel(); <-done })
+	if opts.follow {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); live.Follow(ctx, log, nil) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
 
 	var api *httpapi.Server
 	auth := httpauth.New(httpauth.Config{Users: users, Now: clock.Now,
@@ -115,9 +143,59 @@ func newEnv(t *testing.T) *env {
 	srv := httptest.NewUnstartedServer(api)
 	srv.Start() // httptest listens on 127.0.0.1:0
 	t.Cleanup(srv.Close)
-	e := &env{t: t, url: srv.URL, log: log, live: live, clock: clock, users: users}
-	e.waitReady()
-	return e
+	return &env{t: t, url: srv.URL, log: log, live: live, clock: clock, users: users, api: api}
+}
+
+// appendDamaged appends a unit named damageMarker and another, closes the log, flips a
+// bit of every copy of the name in the file (copy-on-write leaves stale
+// pages behind: see projections' TestLiveNotReadyPastADamagedRecord) and
+// opens it again, read-only: opening for writes checks the records after
+// the last checkpoint and refuses the file, while a server can be left
+// reading a log damaged under it.
+func appendDamaged(t *testing.T, log *boltlog.Log, path string) *boltlog.Log {
+	t.Helper()
+	dmg := domain.Envelope{ID: domain.EventID(uuid.New()), Stream: domain.UnitStream("77-DMG-01"), SchemaVersion: 1,
+		RecordedAt: time.Date(2025, 3, 6, 14, 0, 0, 0, time.UTC), Source: domain.SourceImport, Actor: domain.Actor{UserID: "admin", Role: domain.RoleAdmin},
+		Event: domain.UnitRegistered{Unit: domain.Unit{ID: "77-DMG-01", FINESS: finessEG, Establishment: "EG",
+			Department: "77", Type: "udm", Name: damageMarker}}}
+	// A unit after it: the log's last record is checked at open.
+	after := dmg
+	after.ID, after.Stream = domain.EventID(uuid.New()), domain.UnitStream("77-DMG-02")
+	after.Event = domain.UnitRegistered{Unit: domain.Unit{ID: "77-DMG-02", FINESS: finessEG, Establishment: "EG",
+		Department: "77", Type: "udm", Name: "après"}}
+	for _, e := range []domain.Envelope{dmg, after} {
+		if _, err := log.Append(context.Background(), e.Stream, domain.NoStream, []domain.Envelope{e}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := log.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := []byte(damageMarker)
+	if !bytes.Contains(data, marker) {
+		t.Fatal("damaged record not found in the file")
+	}
+	for i := bytes.Index(data, marker); i >= 0; {
+		data[i] ^= 0x20
+		j := bytes.Index(data[i+1:], marker)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log, err = boltlog.Open(path, boltlog.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	return log
 }
 
 func (e *env) waitReady() {

@@ -133,6 +133,16 @@ func parseAt(r *http.Request) (time.Time, error) {
 
 func formatID(id domain.EventID) string { return uuid.UUID(id).String() }
 
+// unit answers GET /units/{id}: from the projections, or with ?at= from
+// the unit's stream.
+func (s *Server) unit(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Has("at") {
+		s.unitAt(w, r)
+		return
+	}
+	s.query(s.getUnit).ServeHTTP(w, r)
+}
+
 // unitAt answers GET /units/{id}?at=: the unit as it was at that instant,
 // folded from its stream, its freshness band computed against that instant.
 func (s *Server) unitAt(w http.ResponseWriter, r *http.Request) {

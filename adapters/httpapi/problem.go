@@ -17,6 +17,9 @@ type Problem struct {
 	Detail   string `json:"detail,omitempty"`
 	Instance string `json:"instance,omitempty"`
 	Code     string `json:"code"`
+	// Field names what was refused when it is one thing the client sent:
+	// a query parameter, a key of the JSON body.
+	Field string `json:"field,omitempty"`
 	// Current is the resource as it is now, on a 412: the client can merge
 	// and retry without another round trip.
 	Current any `json:"current,omitempty"`
@@ -31,6 +34,13 @@ const (
 	codeUnavailable          = "unavailable"
 	codeMethodNotAllowed     = "method_not_allowed"
 	codeNotAcceptable        = "not_acceptable"
+	codeNotReady             = "not_ready"
+	codeUnknownParameter     = "unknown_parameter"
+	codeRepeatedParameter    = "repeated_parameter"
+	codeMalformedQuery       = "malformed_query"
+	codeUnknownField         = "unknown_field"
+	codeDuplicateKey         = "duplicate_key"
+	codeIdempotencyKeyReused = "idempotency_key_reused"
 )
 
 // statuses maps every code to its HTTP status: the one table.
@@ -48,6 +58,14 @@ var statuses = map[string]int{
 	codeUnavailable:          http.StatusServiceUnavailable,
 	codeMethodNotAllowed:     http.StatusMethodNotAllowed,
 	codeNotAcceptable:        http.StatusNotAcceptable,
+	codeNotReady:             http.StatusServiceUnavailable,
+	codeUnknownParameter:     http.StatusBadRequest,
+	codeRepeatedParameter:    http.StatusBadRequest,
+	codeMalformedQuery:       http.StatusBadRequest,
+	codeUnknownField:         http.StatusBadRequest,
+	codeDuplicateKey:         http.StatusBadRequest,
+	codeIdempotencyKeyReused: http.StatusUnprocessableEntity,
+	domain.ECommentInvisible: http.StatusBadRequest,
 	"too_many_requests":      http.StatusTooManyRequests,
 }
 
@@ -65,6 +83,14 @@ var titles = map[string]string{
 	codeUnavailable:          "Service unavailable",
 	codeMethodNotAllowed:     "Method not allowed",
 	codeNotAcceptable:        "Not acceptable",
+	codeNotReady:             "Not ready: the projections are catching up with the log",
+	codeUnknownParameter:     "Unknown query parameter",
+	codeRepeatedParameter:    "Query parameter given more than once",
+	codeMalformedQuery:       "Malformed query string",
+	codeUnknownField:         "Unknown field",
+	codeDuplicateKey:         "Duplicate key in the JSON body",
+	codeIdempotencyKeyReused: "Idempotency-Key reused for another request",
+	domain.ECommentInvisible: "Invisible characters in the comment",
 	"too_many_requests":      "Too many requests",
 }
 
@@ -74,21 +100,32 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, code, deta
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	s.problem(w, r, status, code, detail, current)
+	s.problem(w, r, status, code, "", detail, current)
 }
 
-func (s *Server) problem(w http.ResponseWriter, r *http.Request, status int, code, detail string, current any) {
+// fieldProblem answers with a problem about one parameter or key the
+// client sent.
+func (s *Server) fieldProblem(w http.ResponseWriter, r *http.Request, code, field, detail string) {
+	status, ok := statuses[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	s.problem(w, r, status, code, field, detail, nil)
+}
+
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, status int, code, field, detail string, current any) {
 	title := titles[code]
 	if title == "" {
 		title = http.StatusText(status)
 	}
 	p := Problem{Type: "urn:dispo:problem:" + code, Title: title, Status: status, Detail: detail,
-		Instance: r.URL.Path, Code: code, Current: current}
+		Instance: r.URL.Path, Code: code, Field: field, Current: current}
 	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(p)
 }
@@ -96,7 +133,7 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, status int, cod
 // Problem writes a problem with an HTTP status chosen by the caller's code;
 // httpauth answers through it so that every error of the API has one shape.
 func (s *Server) Problem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
-	s.problem(w, r, status, code, detail, nil)
+	s.problem(w, r, status, code, "", detail, nil)
 }
 
 // writeError maps err through the domain's vocabulary. Internal errors are
@@ -104,7 +141,7 @@ func (s *Server) Problem(w http.ResponseWriter, r *http.Request, status int, cod
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var api *apiError
 	if errors.As(err, &api) {
-		s.writeProblem(w, r, api.code, api.msg, nil)
+		s.fieldProblem(w, r, api.code, api.field, api.msg)
 		return
 	}
 	code := domain.ErrorCode(err)

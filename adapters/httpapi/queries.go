@@ -94,20 +94,15 @@ type rendered struct {
 	lastModified time.Time
 }
 
-// maxCached bounds the cache of rendered answers; past it, it starts over.
-const maxCached = 4096
-
 // render answers r from a, read-locked. An answer that depends only on the
-// projections (not on the clock) is kept, keyed by the request, until the
-// position moves: the matrix is computed and encoded once per change of
-// the log, not once per request.
+// projections (not on the clock) is kept, keyed by the canonical request,
+// until the position moves: the matrix is computed and encoded once per
+// change of the log, not once per request.
 func (s *Server) render(r *http.Request, a *projections.Availability, now time.Time, fn queryFunc) (rendered, error) {
-	key := r.URL.Path + "?" + r.URL.RawQuery
+	key := cacheKey(r)
 	pos := a.Position()
-	if v, ok := s.cache.Load(key); ok {
-		if c := v.(*rendered); c.pos == pos {
-			return *c, nil
-		}
+	if c, ok := s.cache.get(key, pos); ok {
+		return c, nil
 	}
 	body, err := fn(r, a, now)
 	if err != nil {
@@ -132,11 +127,8 @@ func (s *Server) render(r *http.Request, a *projections.Availability, now time.T
 		out.etag = `"p` + strconv.FormatUint(pos, 10) + `"`
 		out.lastModified = s.cfg.Live.LastChange()
 	}
-	if s.cached.Add(1) > maxCached {
-		s.cache.Clear()
-		s.cached.Store(0)
-	}
-	s.cache.Store(key, &out)
+	// Only once fn accepted the request: a refused one is no key.
+	s.cache.put(key, out)
 	return out, nil
 }
 
@@ -194,13 +186,6 @@ func (s *Server) getUnit(r *http.Request, a *projections.Availability, now time.
 
 func (s *Server) listUnits(r *http.Request, a *projections.Availability, now time.Time) (any, error) {
 	q := r.URL.Query()
-	for k := range q {
-		switch k {
-		case "department", "type", "establishment", "band", "min_position", "at":
-		default:
-			return nil, domain.Errorf(domain.EInvalid, "unknown filter %q (department, type, establishment, band)", k)
-		}
-	}
 	dept, typ, est, band := q.Get("department"), q.Get("type"), q.Get("establishment"), q.Get("band")
 	if dept != "" && !domain.ValidDepartment(dept) {
 		return nil, domain.Errorf(domain.EInvalid, "unknown department %q", dept)

@@ -12,8 +12,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"dispo/domain"
@@ -74,8 +72,13 @@ type Server struct {
 	router  *mux.Router
 	metrics *metrics
 
-	cache  sync.Map // request -> *rendered: see render
-	cached atomic.Int64
+	// cache keeps rendered answers of the current position: see render.
+	cache *answerCache
+	// declared is every route's endpoint, for the tests that walk the
+	// router (see routes.go).
+	declared map[*mux.Route]endpoint
+	// keys remembers what each Idempotency-Key was first sent with.
+	keys *keyStore
 }
 
 // New returns a Server with its routes.
@@ -89,7 +92,8 @@ func New(cfg Config) *Server {
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = 2 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, router: mux.NewRouter()}
+	s := &Server{cfg: cfg, log: cfg.Logger, router: mux.NewRouter(), cache: newAnswerCache(maxCachedBytes),
+		declared: map[*mux.Route]endpoint{}, keys: newKeyStore(maxIdempotencyKeys)}
 	s.metrics = newMetrics(s, cfg.Registry)
 	s.routes()
 	return s
@@ -97,54 +101,15 @@ func New(cfg Config) *Server {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
 
-func (s *Server) routes() {
-	r := s.router
-	// Cleaning would answer dot segments and double slashes with a bare 301
-	// (and a client following it would turn a POST into a GET): such paths
-	// name no resource here and get a problem instead.
-	r.SkipClean(true)
-	r.Use(s.instrument)
-	r.NotFoundHandler = http.HandlerFunc(s.notFound)
-	r.MethodNotAllowedHandler = http.HandlerFunc(s.notFound)
-	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet, http.MethodHead)
-	if s.cfg.Registry != nil {
-		r.Handle("/metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+// Metrics serves the registry of Config.Registry (404 without one). It is
+// not on the API's router: it tells how the service is used and by how
+// many, so it belongs on a listener of its own that only the scraper
+// reaches (dispo serve --metrics-addr, loopback by default).
+func (s *Server) Metrics() http.Handler {
+	if s.cfg.Registry == nil {
+		return http.NotFoundHandler()
 	}
-
-	api := r.PathPrefix("/api/v1").Subrouter()
-	api.Use(s.cfg.Auth.Middleware)
-	api.Handle("/session", s.cfg.Auth.LoginHandler()).Methods(http.MethodPost)
-	api.Handle("/session", s.cfg.Auth.MeHandler()).Methods(http.MethodGet)
-	api.Handle("/session", s.cfg.Auth.LogoutHandler()).Methods(http.MethodDelete)
-
-	// Queries: any logged-in role consults.
-	api.Handle("/units", s.query(s.listUnits)).Methods(http.MethodGet)
-	api.Handle("/units/{id}", s.query(s.getUnit)).Methods(http.MethodGet).MatcherFunc(withoutAt)
-	api.HandleFunc("/units/{id}", s.unitAt).Methods(http.MethodGet)
-	api.HandleFunc("/units/{id}/history", s.history).Methods(http.MethodGet)
-	api.Handle("/matrix", s.query(s.getMatrix)).Methods(http.MethodGet)
-	api.Handle("/departments/{department}/rows", s.query(s.getDetail)).Methods(http.MethodGet)
-	api.Handle("/freshness", s.query(s.getFreshness)).Methods(http.MethodGet)
-	api.Handle("/freshness/missed", s.query(s.getMissed)).Methods(http.MethodGet)
-	api.HandleFunc("/trends/weekly", s.trendsWeekly).Methods(http.MethodGet) // analysts and admins
-
-	// Commands.
-	api.Handle("/units", s.command(s.registerUnit)).Methods(http.MethodPost)
-	api.Handle("/units/{id}", s.command(s.changeDetails)).Methods(http.MethodPut)
-	api.Handle("/units/{id}/declarations", s.command(s.declare)).Methods(http.MethodPost)
-	api.Handle("/units/{id}/comment", s.command(s.setComment)).Methods(http.MethodPut)
-	api.Handle("/units/{id}/comment", s.command(s.clearComment)).Methods(http.MethodDelete)
-	api.Handle("/units/{id}/closure", s.command(s.closeUnit)).Methods(http.MethodPut)
-	api.Handle("/units/{id}/closure", s.command(s.reopenUnit)).Methods(http.MethodDelete)
-	api.Handle("/units/{id}/pool", s.command(s.poolUnit)).Methods(http.MethodPut)
-	api.Handle("/units/{id}/pool", s.command(s.unpoolUnit)).Methods(http.MethodDelete)
-	if s.cfg.Backup != nil {
-		api.HandleFunc("/backup", s.backup).Methods(http.MethodGet)
-	}
-	if s.cfg.Seal != nil {
-		api.HandleFunc("/seal", s.seal).Methods(http.MethodPost)
-	}
+	return promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})
 }
 
 // seal appends a seal on demand (admins): from then on a removed stream or
@@ -184,10 +149,6 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// withoutAt matches requests without ?at= (those read the projections; the
-// others fold the unit's stream up to that instant).
-func withoutAt(r *http.Request, _ *mux.RouteMatch) bool { return !r.URL.Query().Has("at") }
-
 // notFound answers 405 with Allow when the path exists for other methods
 // (gorilla/mux only tells for the last route of a subrouter), else 404.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
@@ -217,10 +178,12 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // readyz: ready once the projections caught up with the log as it was at
-// start; orchestrators send no traffic before.
+// start; orchestrators send no traffic before. The body says why not (how
+// far the fold is, or the record it cannot get past).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	if !s.cfg.Live.Ready() {
-		s.writeProblem(w, r, codeUnavailable, "projections are catching up with the log", nil)
+	if err := s.cfg.Live.Readiness(); err != nil {
+		w.Header().Set("Retry-After", "5")
+		s.writeProblem(w, r, codeNotReady, err.Error(), nil)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -279,6 +242,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		// Every answer says what it is in Content-Type: a browser must not
+		// guess HTML from a JSON string a user typed.
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {

@@ -140,7 +140,14 @@ func TestTrendsBadInput(t *testing.T) {
 		{"min_position=abc", "min_position"},
 	} {
 		res := c.do("GET", "/api/v1/trends/weekly?"+tc.query, nil, map[string]string{"Accept": "text/csv"})
-		res.problem(t, http.StatusBadRequest, "invalid")
+		code := "invalid"
+		switch tc.detail {
+		case "more than once":
+			code = "repeated_parameter"
+		case "unknown parameter":
+			code = "unknown_parameter"
+		}
+		res.problem(t, http.StatusBadRequest, code)
 		if d, _ := res.json["detail"].(string); !strings.Contains(d, tc.detail) {
 			t.Errorf("%s: detail %q, want ...%s...", tc.query, d, tc.detail)
 		}
