@@ -124,7 +124,7 @@ func newCrashRig(t *testing.T, seed uint64) *crashRig {
 	r := &crashRig{t: t, dir: dir, data: filepath.Join(dir, "data"), logPath: filepath.Join(dir, "serve.log"),
 		rng:  rand.New(rand.NewPCG(seed, 0x5eed)),
 		http: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: crashClients}}}
-	r.serveArg = []string{"serve", "--data", r.data, "--addr", "127.0.0.1:0", "--seal-every", "300ms", "--shutdown-timeout", "2s"}
+	r.serveArg = []string{"serve", "--data", r.data, "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--seal-every", "300ms", "--shutdown-timeout", "2s"}
 	t.Cleanup(func() {
 		if t.Failed() {
 			if b, err := os.ReadFile(r.logPath); err == nil {

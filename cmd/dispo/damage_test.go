@@ -79,7 +79,7 @@ func TestDamagedLogThroughTheCommands(t *testing.T) {
 
 func serveDamaged(t *testing.T, how, dir string) {
 	logPath := filepath.Join(dir, "serve.log")
-	c, err := startChild(logPath, "serve", "--data", dir, "--addr", "127.0.0.1:0")
+	c, err := startChild(logPath, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--metrics-addr", "off")
 	if err != nil {
 		b, _ := os.ReadFile(logPath)
 		if !strings.Contains(string(b), logFile(dir)) || strings.Contains(string(b), "panic") {

@@ -26,7 +26,7 @@ import (
 // answers ENOSPC, and both are the same "no room" to the log.
 func TestFullDiskAnswers503AndLosesNothing(t *testing.T) {
 	r := newCrashRig(t, 7)
-	r.serveArg = []string{"serve", "--data", r.data, "--addr", "127.0.0.1:0", "--seal-every", "0"}
+	r.serveArg = []string{"serve", "--data", r.data, "--addr", "127.0.0.1:0", "--metrics-addr", "off", "--seal-every", "0"}
 	c := r.start()
 	defer c.kill()
 	r.register(c)

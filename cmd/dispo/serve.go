@@ -35,6 +35,7 @@ import (
 // serveConfig is what `dispo serve` runs with; tests fill it directly.
 type serveConfig struct {
 	data, addr, users  string
+	metricsAddr        string // "": no metrics listener
 	eventstore         string // EventStoreDB connection string; empty: the embedded log
 	demo               bool
 	shutdown           time.Duration
@@ -42,13 +43,16 @@ type serveConfig struct {
 	secure, trustProxy bool
 	sealEvery          time.Duration   // 0: no periodic seal
 	passwordParams     userfile.Params // zero: the store's default cost
-	// ready, if not nil, receives the address once the server listens.
-	ready chan<- string
+	// ready, if not nil, receives the address once the server listens;
+	// metricsReady the metrics listener's.
+	ready, metricsReady chan<- string
 }
 
 func runServe(ctx context.Context, env *Env, args []string) error {
 	fs := env.flags("serve", "[flags]",
-		"Serves the JSON API (/api/v1), /healthz, /readyz and /metrics on the embedded event log.\n"+
+		"Serves the JSON API (/api/v1), /healthz and /readyz on the embedded event log, and the\n"+
+			"Prometheus metrics on a listener of their own (--metrics-addr), off the public address:\n"+
+			"they tell per-department freshness and login failures.\n"+
 			"Every flag can also be set by the environment variable named in its help.\n"+
 			"SIGINT or SIGTERM stops accepting connections, lets requests in flight finish\n"+
 			"(up to --shutdown-timeout) and closes the log; a second signal exits at once.")
@@ -56,6 +60,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&c.data, "data", envOr(env, "DISPO_DATA", "data"), "directory of the embedded event log (env DISPO_DATA)")
 	fs.StringVar(&c.addr, "addr", envOr(env, "DISPO_ADDR", "127.0.0.1:8080"), "address to listen on (env DISPO_ADDR)")
 	fs.StringVar(&c.eventstore, "eventstore", env.Getenv("DISPO_EVENTSTORE"), "EventStoreDB/KurrentDB connection string (esdb://host:2113?tls=false, esdb+discover://...) instead of the embedded log; DATA then keeps the position index checkpoint and users (env DISPO_EVENTSTORE)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", envOr(env, "DISPO_METRICS_ADDR", "127.0.0.1:9090"),
+		"address of the /metrics listener, for the scraper only: keep it off the public network (env DISPO_METRICS_ADDR; \"off\": none)")
 	fs.StringVar(&c.users, "users", env.Getenv("DISPO_USERS"), "user file (env DISPO_USERS; default DATA/users.json)")
 	fs.BoolVar(&c.demo, "demo", envBool(env, "DISPO_DEMO"), "on an empty log, load the Île-de-France demo data and create one demo account per role, printing their passwords (env DISPO_DEMO)")
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 10*time.Second, "how long requests in flight may take to finish at shutdown")
@@ -200,6 +206,24 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 	if err != nil {
 		return err
 	}
+	metricsURL := "(none: --metrics-addr off)"
+	if c.metricsAddr != "" && c.metricsAddr != "off" {
+		mln, err := net.Listen("tcp", c.metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", api.Metrics())
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+			ErrorLog: slog.NewLogLogger(handler, slog.LevelWarn)}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+		metricsURL = "http://" + mln.Addr().String() + "/metrics"
+		if c.metricsReady != nil {
+			c.metricsReady <- mln.Addr().String()
+		}
+	}
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(handler, slog.LevelWarn)}
 	url := "http://" + ln.Addr().String()
@@ -208,8 +232,8 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 	if c.eventstore != "" {
 		where = "EventStoreDB " + c.eventstore
 	}
-	fmt.Fprintf(env.Stdout, "dispo is serving %s on %s\n  open %s/api/v1/matrix (log in first: POST %s/api/v1/session)\n  health %s/healthz, readiness %s/readyz, metrics %s/metrics\n",
-		where, url, url, url, url, url, url)
+	fmt.Fprintf(env.Stdout, "dispo is serving %s on %s\n  open %s/api/v1/matrix (log in first: POST %s/api/v1/session)\n  health %s/healthz, readiness %s/readyz, metrics %s\n",
+		where, url, url, url, url, url, metricsURL)
 	logger.Info("serving", "addr", ln.Addr().String(), "log", where, "head", head, "users", c.users)
 	if c.ready != nil {
 		c.ready <- ln.Addr().String()

@@ -37,12 +37,13 @@ func TestServeDemo(t *testing.T) {
 	data := t.TempDir()
 	var out, errOut syncBuffer
 	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Now: time.Now, Getenv: func(string) string { return "" }}
-	ready := make(chan string, 1)
+	ready, metricsReady := make(chan string, 1), make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan error, 1)
 	go func() {
-		served <- serve(ctx, env, serveConfig{data: data, addr: "127.0.0.1:0", demo: true, shutdown: 5 * time.Second, ready: ready})
+		served <- serve(ctx, env, serveConfig{data: data, addr: "127.0.0.1:0", metricsAddr: "127.0.0.1:0", demo: true,
+			shutdown: 5 * time.Second, ready: ready, metricsReady: metricsReady})
 	}()
 	var addr string
 	select {
@@ -137,7 +138,16 @@ func TestServeDemo(t *testing.T) {
 		!strings.Contains(body, fmt.Sprintf(`"available":%d`, u.Installed)) {
 		t.Fatalf("read own write: %d %s", code, body)
 	}
-	if code, body := get("/metrics", nil); code != 200 ||
+	// Metrics are on their own listener: the public address does not tell
+	// per-department freshness and login failures.
+	if code, _ := get("/metrics", nil); code != http.StatusNotFound {
+		t.Fatalf("/metrics on the public address: %d", code)
+	}
+	metricsBase := "http://" + <-metricsReady
+	if !strings.Contains(out.String(), metricsBase+"/metrics") {
+		t.Fatalf("start-up message lacks the metrics URL:\n%s", out.String())
+	}
+	if code, body := getFrom(t, metricsBase+"/metrics"); code != 200 ||
 		!strings.Contains(body, `dispo_http_request_duration_seconds_count{code="200",method="POST",route="/api/v1/units/{id}/declarations"} 1`) ||
 		!strings.Contains(body, `dispo_events_appended_total{type="availability.declared"} 1`) ||
 		!strings.Contains(body, "dispo_units_by_freshness{band=") {
@@ -198,4 +208,15 @@ func TestServeFlags(t *testing.T) {
 	if code, _, errOut := dispo(t, "", "serve", "--addr", "256.0.0.1:99999", "--data", t.TempDir()); code != 1 || errOut == "" {
 		t.Fatalf("bad address: exit %d %q", code, errOut)
 	}
+}
+
+func getFrom(t *testing.T, url string) (int, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }
