@@ -30,14 +30,17 @@ bench:
 	$(BENCH) -bench=Replay -benchtime=3x ./cmd/dispo/ | tee -a bench.out
 	$(BENCH) -bench=HTTPReads -benchtime=1x ./adapters/httpapi/ | tee -a bench.out
 
-# The long crash campaign (make test runs 20 trials): a served log killed
-# TRIALS times under 16 clients, every acknowledged command checked after
-# each restart. The figures land in crash-report.json; docs/RELIABILITY.md
-# keeps the last campaign's.
+# The long campaigns (make test runs a few dozen trials of each): a served
+# log killed TRIALS times under 16 clients, on the embedded log and on the
+# EventStoreDB stand-in, every acknowledged command checked after each
+# restart; and TRIALS damaged files through every reader. The figures land
+# in crash-report/; docs/RELIABILITY.md keeps the last campaign's.
 TRIALS ?= 1000
 crash:
-	DISPO_CRASH_TRIALS=$(TRIALS) DISPO_CRASH_REPORT=$(CURDIR)/crash-report.json \
-		$(GO) test -count=1 -timeout=0 -run='^TestCrashTrials$$' -v ./cmd/dispo/ | grep -v '^=== RUN'
+	mkdir -p crash-report
+	DISPO_CRASH_TRIALS=$(TRIALS) DISPO_CRASH_REPORT=$(CURDIR)/crash-report \
+		$(GO) test -count=1 -timeout=0 -run='^TestCrashTrials' -v ./cmd/dispo/ | grep -v '^=== RUN' | tee crash-report/crash.out
+	DISPO_DAMAGE_TRIALS=$(TRIALS) $(GO) test -count=1 -timeout=0 -run='^TestDamageTrials$$' -v ./adapters/boltlog/ | tee crash-report/damage.out
 
 FUZZTIME ?= 30s
 fuzz:
@@ -59,4 +62,4 @@ fixtures:
 	$(GO) run ./cmd/dispo-fixtures -out eventlog-fixtures
 
 clean:
-	rm -rf bin bench.out crash-report.json
+	rm -rf bin bench.out crash-report

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -16,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"dispo/adapters/boltlog"
+	"dispo/adapters/esdblog/standin"
 	"dispo/domain"
 
 	"github.com/google/uuid"
@@ -35,8 +36,8 @@ import (
 // or damaged.
 //
 // DISPO_CRASH_TRIALS sets the number of trials (make crash TRIALS=1000);
-// DISPO_CRASH_SEED replays a campaign; DISPO_CRASH_REPORT names a file that
-// receives the figures.
+// DISPO_CRASH_SEED replays a campaign; DISPO_CRASH_REPORT names a directory
+// that receives the figures, one JSON file per test.
 
 const (
 	crashClients  = 16
@@ -79,6 +80,7 @@ type crashClient struct {
 // crashStats are the campaign's figures.
 type crashStats struct {
 	Trials, Kills, TermKills, CleanStops, SnapshotsDeleted, SnapshotsDamaged int
+	StoreRestarts, LostReplies                                               int
 	Acknowledged, Replays, Refused, Retries                                  int
 	Lost, Doubled, Misplaced, DuplicateRevisions, ClosedBroken, Divergent    int
 	VerifyFailures, WrongAnswers                                             int
@@ -102,6 +104,9 @@ type crashRig struct {
 	stats    crashStats
 	trial    int
 	serveArg []string
+	// store, when set, is the EventStoreDB stand-in the server runs on:
+	// its trials also stop and restart the store under the running server.
+	store *standin.Server
 }
 
 func envInt(key string, def int) int {
@@ -116,6 +121,26 @@ func TestCrashTrials(t *testing.T) {
 	seed := uint64(envInt("DISPO_CRASH_SEED", int(time.Now().UnixNano()%1e9)))
 	t.Logf("crash trials: %d, seed %d (DISPO_CRASH_SEED=%d replays them)", trials, seed, seed)
 	r := newCrashRig(t, seed)
+	r.campaign(trials)
+}
+
+// The same trials on EventStoreDB (its stand-in: no real server runs
+// here). The store keeps what it acknowledged across its restarts, as a
+// node's disk does; the trials stop and restart it under the running
+// server, lose append replies after the store wrote them, and kill the
+// server, whose data directory holds only the position index checkpoint.
+func TestCrashTrialsOnEventStore(t *testing.T) {
+	trials := envInt("DISPO_CRASH_TRIALS", 12)
+	seed := uint64(envInt("DISPO_CRASH_SEED", int(time.Now().UnixNano()%1e9)))
+	t.Logf("crash trials on the EventStoreDB stand-in: %d, seed %d (DISPO_CRASH_SEED=%d replays them)", trials, seed, seed)
+	store, err := standin.Start(standin.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	r := newCrashRig(t, seed)
+	r.store = store
+	r.serveArg = append(r.serveArg, "--eventstore", store.URL())
 	r.campaign(trials)
 }
 
@@ -173,9 +198,7 @@ func (r *crashRig) campaign(trials int) {
 	for r.trial = 1; r.trial <= trials; r.trial++ {
 		r.stats.Trials++
 		r.check(c)
-		r.load(c)
-		r.damageSnapshot()
-		c = r.start()
+		c = r.load(c)
 	}
 	r.check(c)
 	r.retryPending(c)
@@ -183,8 +206,12 @@ func (r *crashRig) campaign(trials int) {
 	if err := c.stop(20 * time.Second); err != nil {
 		t.Errorf("final stop: %v", err)
 	}
-	// Offline, on the server's own file: what an auditor would run.
-	code, out, errOut := dispo(t, "", "verify", "--data", r.data)
+	// Offline, on the server's own log: what an auditor would run.
+	args := []string{"verify", "--data", r.data}
+	if r.store != nil {
+		args = append(args, "--eventstore", r.store.URL())
+	}
+	code, out, errOut := dispo(t, "", args...)
 	if code != 0 || !strings.Contains(out, "intact") {
 		r.stats.VerifyFailures++
 		t.Errorf("verify of the served log: exit %d\n%s%s", code, out, errOut)
@@ -403,8 +430,10 @@ func (r *crashRig) do(ctx context.Context, base string, c *crashClient) bool {
 	return false
 }
 
-// load runs the clients against c and kills it at a random moment.
-func (r *crashRig) load(c *child) {
+// load runs the clients against c and, at a random moment, kills it, stops
+// it, or (on EventStoreDB) stops and restarts the store under it or loses
+// append replies; it returns the server to go on with, ready.
+func (r *crashRig) load(c *child) *child {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, cl := range r.clients {
@@ -419,8 +448,31 @@ func (r *crashRig) load(c *child) {
 			}
 		}()
 	}
+	stopClients := func() {
+		cancel()
+		wg.Wait()
+	}
 	time.Sleep(time.Duration(20+r.rng.IntN(400)) * time.Millisecond)
-	switch p := r.rng.IntN(100); {
+	p := r.rng.IntN(100)
+	if r.store != nil && p < 50 {
+		if p < 35 {
+			r.stats.StoreRestarts++
+			r.store.Stop()
+			time.Sleep(time.Duration(20+r.rng.IntN(300)) * time.Millisecond)
+			if err := r.store.Restart(); err != nil {
+				r.t.Fatalf("trial %d: restarting the store: %v", r.trial, err)
+			}
+		} else {
+			r.stats.LostReplies++
+			r.store.LoseNextAppendReplies(1 + r.rng.IntN(3))
+		}
+		// Let the clients retry through the outage.
+		time.Sleep(time.Duration(100+r.rng.IntN(400)) * time.Millisecond)
+		stopClients()
+		r.retryPending(c)
+		return c
+	}
+	switch {
 	case p < 60:
 		r.stats.Kills++
 		c.kill()
@@ -435,8 +487,9 @@ func (r *crashRig) load(c *child) {
 			r.t.Errorf("trial %d: clean stop: %v", r.trial, err)
 		}
 	}
-	cancel()
-	wg.Wait()
+	stopClients()
+	r.damageSnapshot()
+	return r.start()
 }
 
 // retryPending sends every command left unanswered, without new ones.
@@ -471,36 +524,46 @@ func (r *crashRig) damageSnapshot() {
 	}
 }
 
-// check compares, on a hot backup, the log with every acknowledgement, and
-// the live projections with a rebuild from position 0. No client writes
-// meanwhile; the periodic seal may.
+// check compares the log with every acknowledgement, and the live
+// projections with a rebuild from position 0: on a hot backup of the
+// embedded log, or on the store itself. No client writes meanwhile; the
+// periodic seal may.
 func (r *crashRig) check(c *child) {
 	t := r.t
-	copyDir := filepath.Join(r.dir, fmt.Sprintf("check-%d", r.trial))
-	if err := os.MkdirAll(copyDir, 0o700); err != nil {
+	dir := filepath.Join(r.dir, fmt.Sprintf("check-%d", r.trial))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(copyDir)
-	r.backup(c.base, filepath.Join(copyDir, "events.db"))
+	defer os.RemoveAll(dir)
+	store := ""
+	if r.store != nil {
+		store = r.store.URL()
+	} else {
+		r.backup(c.base, logFile(dir))
+	}
 	users, err := os.ReadFile(filepath.Join(r.data, "users.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(copyDir, "users.json"), users, 0o600)
+	os.WriteFile(filepath.Join(dir, "users.json"), users, 0o600)
 
-	if code, out, errOut := dispo(t, "", "verify", "--data", copyDir); code != 0 || !strings.Contains(out, "intact") {
+	args := []string{"verify", "--data", dir}
+	if store != "" {
+		args = append(args, "--eventstore", store)
+	}
+	if code, out, errOut := dispo(t, "", args...); code != 0 || !strings.Contains(out, "intact") {
 		r.stats.VerifyFailures++
 		t.Errorf("trial %d: verify: exit %d\n%s%s", r.trial, code, out, errOut)
 	}
-	r.checkAcks(filepath.Join(copyDir, "events.db"))
+	head := r.checkAcks(dir, store)
 
-	// The rebuild: a server of the copy without a snapshot folds from 0.
+	// The rebuild: a server of the same log without a snapshot folds from 0.
 	env := &Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Now: time.Now, Getenv: func(string) string { return "" }}
 	ready := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() {
-		served <- serve(ctx, env, serveConfig{data: copyDir, addr: "127.0.0.1:0", shutdown: 5 * time.Second, ready: ready})
+		served <- serve(ctx, env, serveConfig{data: dir, eventstore: store, addr: "127.0.0.1:0", shutdown: 5 * time.Second, ready: ready})
 	}()
 	var rebuilt string
 	select {
@@ -514,8 +577,9 @@ func (r *crashRig) check(c *child) {
 		<-served
 	}()
 	waitReady(t, r.http, rebuilt)
+	at := fmt.Sprintf("?min_position=%d", head)
 	for _, path := range []string{"/api/v1/units", "/api/v1/matrix", "/api/v1/freshness"} {
-		live, fresh := r.getJSON(c.base+path), r.getJSON(rebuilt+path)
+		live, fresh := r.getJSON(c.base+path+at), r.getJSON(rebuilt+path+at)
 		if live != fresh {
 			r.stats.Divergent++
 			t.Errorf("trial %d: %s: the live projections differ from a rebuild from 0:\nlive    %.600s\nrebuilt %.600s", r.trial, path, live, fresh)
@@ -528,7 +592,7 @@ func (r *crashRig) check(c *child) {
 			Comment string          `json:"comment"`
 		} `json:"units"`
 	}
-	json.Unmarshal([]byte(r.getJSON(c.base+"/api/v1/units")), &list)
+	json.Unmarshal([]byte(r.getJSON(c.base+"/api/v1/units"+at)), &list)
 	seen := map[string]bool{}
 	for _, u := range list.Units {
 		seen[u.UnitID] = true
@@ -605,14 +669,23 @@ func (r *crashRig) backup(base, path string) {
 // which position it was answered: a periodic seal moves the log between two
 // reads without changing any unit.
 func (r *crashRig) getJSON(url string) string {
-	req, _ := http.NewRequest("GET", url, nil)
-	req.Header.Set("Authorization", "Bearer "+r.admin)
-	res, err := r.http.Do(req)
-	if err != nil {
-		r.t.Fatalf("trial %d: GET %s: %v", r.trial, url, err)
+	var b []byte
+	var res *http.Response
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+r.admin)
+		var err error
+		res, err = r.http.Do(req)
+		if err != nil {
+			r.t.Fatalf("trial %d: GET %s: %v", r.trial, url, err)
+		}
+		b, _ = io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // not yet at min_position
 	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
 	if res.StatusCode != 200 {
 		r.t.Fatalf("trial %d: GET %s: %s %s", r.trial, url, res.Status, b)
 	}
@@ -640,15 +713,19 @@ func stripVolatile(v any) {
 	}
 }
 
-// checkAcks reads the backup at path and holds every acknowledgement
-// against it.
-func (r *crashRig) checkAcks(path string) {
+// checkAcks reads the log under check (the backup in dir, or the store)
+// and holds every acknowledgement against it. It returns the log's head.
+func (r *crashRig) checkAcks(dir, store string) uint64 {
 	t := r.t
-	log, err := boltlog.Open(path, boltlog.Options{ReadOnly: true})
+	log, err := openAnyLog(context.Background(), dir, store, true, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
-		t.Fatalf("trial %d: opening the backup: %v", r.trial, err)
+		t.Fatalf("trial %d: opening the log to check: %v", r.trial, err)
 	}
 	defer log.Close()
+	head, err := log.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	byCorr := map[string][]domain.Envelope{}
 	next := map[string]uint64{}
 	for env, err := range log.ReadAll(context.Background(), 0) {
@@ -656,6 +733,9 @@ func (r *crashRig) checkAcks(path string) {
 			r.stats.VerifyFailures++
 			t.Errorf("trial %d: reading the backup: %v", r.trial, err)
 			break
+		}
+		if env.Position > head {
+			break // appended since Head: not in the rebuild either
 		}
 		if env.Revision != next[env.Stream] {
 			r.stats.DuplicateRevisions++
@@ -694,6 +774,7 @@ func (r *crashRig) checkAcks(path string) {
 				r.trial, a.kind, a.unit, a.trial, a.position, a.revision, last.Stream, last.Position, last.Revision)
 		}
 	}
+	return head
 }
 
 func (r *crashRig) report() {
@@ -701,8 +782,8 @@ func (r *crashRig) report() {
 	b, _ := json.MarshalIndent(s, "", "  ")
 	r.t.Logf("crash campaign: %d trials, %d acknowledged (%d replays, %d refused as expected), lost %d, doubled %d, misplaced %d\n%s",
 		s.Trials, s.Acknowledged, s.Replays, s.Refused, s.Lost, s.Doubled, s.Misplaced, b)
-	if path := os.Getenv("DISPO_CRASH_REPORT"); path != "" {
-		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+	if dir := os.Getenv("DISPO_CRASH_REPORT"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, r.t.Name()+".json"), append(b, '\n'), 0o644); err != nil {
 			r.t.Error(err)
 		}
 	}
