@@ -39,8 +39,10 @@ TRIALS ?= 1000
 crash:
 	mkdir -p crash-report
 	DISPO_CRASH_TRIALS=$(TRIALS) DISPO_CRASH_REPORT=$(CURDIR)/crash-report \
-		$(GO) test -count=1 -timeout=0 -run='^TestCrashTrials' -v ./cmd/dispo/ | grep -v '^=== RUN' | tee crash-report/crash.out
-	DISPO_DAMAGE_TRIALS=$(TRIALS) $(GO) test -count=1 -timeout=0 -run='^TestDamageTrials$$' -v ./adapters/boltlog/ | tee crash-report/damage.out
+		$(GO) test -count=1 -timeout=0 -run='^TestCrashTrials' -v ./cmd/dispo/ > crash-report/crash.out 2>&1; \
+		s=$$?; grep -v '^=== RUN' crash-report/crash.out; exit $$s
+	DISPO_DAMAGE_TRIALS=$(TRIALS) $(GO) test -count=1 -timeout=0 -run='^TestDamageTrials$$' -v ./adapters/boltlog/ > crash-report/damage.out 2>&1; \
+		s=$$?; cat crash-report/damage.out; exit $$s
 
 FUZZTIME ?= 30s
 fuzz:
