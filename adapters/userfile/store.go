@@ -228,6 +228,22 @@ func (s *Store) Principal(id string) (domain.Principal, error) {
 	return r.principal(), nil
 }
 
+// CredentialStamp returns a value that changes whenever the password or
+// the role of id changes, by this process or another: a session that
+// remembers it at login can tell it must end. It reveals nothing of the
+// hash. Returns ENotFound if the user does not exist.
+func (s *Store) CredentialStamp(id string) (string, error) {
+	r, err := s.lookup(id)
+	if err != nil {
+		return "", err
+	}
+	if r == nil {
+		return "", notFound(id)
+	}
+	sum := sha256.Sum256([]byte("dispo credential stamp\x00" + r.Password + "\x00" + string(r.Role)))
+	return hex.EncodeToString(sum[:16]), nil
+}
+
 // Get returns the user id, without secrets. Returns ENotFound if it does not exist.
 func (s *Store) Get(id string) (UserInfo, error) {
 	r, err := s.lookup(id)
