@@ -30,8 +30,10 @@ type usersVerb struct {
 
 const passwordHelp = "The password is read from the first line of standard input (--password-stdin says so\n" +
 	"explicitly), never from a flag: command lines are visible to every user of the machine\n" +
-	"(ps, /proc) and stay in shell history. 10 to 256 characters. On a terminal it is echoed as\n" +
-	"typed; to hide it: read -rs PW && printf '%s\\n' \"$PW\" | dispo users ..."
+	"(ps, /proc) and stay in shell history. 12 to 256 characters, any of them; not containing the\n" +
+	"identifier; not one of the common passwords of breach lists (a list ships with dispo), nor one\n" +
+	"with digits or signs around it. A phrase of a few words is easy to remember and hard to guess.\n" +
+	"On a terminal it is echoed as typed; to hide it: read -rs PW && printf '%s\\n' \"$PW\" | dispo users ..."
 
 var usersVerbs = []*usersVerb{
 	{"add", "ID --role ROLE [--name NAME] [--establishment FINESS]... [flags] < password",
@@ -177,7 +179,7 @@ func (c *usersCmd) fail(id string, err error) error {
 func (c *usersCmd) readPassword(id string) (string, error) {
 	if f, ok := c.env.Stdin.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			fmt.Fprintf(c.env.Stderr, "Password for %s (10 to 256 characters; shown as typed), then Enter: ", id)
+			fmt.Fprintf(c.env.Stderr, "Password for %s (12 to 256 characters; shown as typed), then Enter: ", id)
 		}
 	}
 	const limit = 4 * userfile.MaxPasswordLen // bytes: 256 characters of up to 4 bytes
