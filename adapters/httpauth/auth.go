@@ -2,6 +2,7 @@ package httpauth
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -56,9 +57,17 @@ type Config struct {
 	// POST there needs no CSRF token.
 	LoginPath string
 
-	MaxFailuresPerIdentifier int           // default 5
-	MaxFailuresPerAddress    int           // default 20
-	FailureWindow            time.Duration // default 15m
+	// Throttling of failed logins: see the package documentation.
+	MaxFailuresPerIdentifier int           // free failures per identifier (and per device); default 5
+	MaxFailuresPerAddress    int           // free failures per client address; default 20
+	LoginDelay               time.Duration // the first delay after the free failures, doubled at each failure; default 1s
+	MaxDelayPerIdentifier    time.Duration // the longest delay of an identifier or a device; default 15m
+	MaxDelayPerAddress       time.Duration // the longest delay of an address; default 1m: it slows, never locks
+	FailureMemory            time.Duration // a key is forgotten this long after its last failure; default 1h, never less than the delays
+	DeviceTTL                time.Duration // lifetime of a device cookie; default 30 days
+	// DeviceKey signs device cookies; default random at New, so that they
+	// end with the process, as the throttle's memory does.
+	DeviceKey []byte
 	// MaxConcurrentLogins bounds the password verifications in progress
 	// (each holds the hash's memory, 19 MiB by default); more wait. Default
 	// twice the number of CPUs.
@@ -67,7 +76,7 @@ type Config struct {
 	// Problem writes every error response; default a minimal
 	// application/problem+json. Codes used: invalid (400), unauthorized
 	// (401), forbidden (403), too_large (413), unsupported_media_type (415),
-	// too_many_requests (429, with Retry-After), internal (500).
+	// login_throttled (429, with Retry-After), internal (500).
 	Problem func(w http.ResponseWriter, r *http.Request, status int, code, detail string)
 	// OnLoginFailure, if set, is called for each login refused for bad
 	// credentials (not for throttled or malformed attempts).
@@ -77,12 +86,28 @@ type Config struct {
 	LogError func(r *http.Request, err error)
 }
 
+// Stamper is implemented by a user store that can tell when a user's
+// credentials changed: CredentialStamp returns a value that changes when
+// the user's password or role does, ENotFound for no such user. With it, a
+// session ends at its next request once its user's password or role
+// changed, by whatever process (userfile.Store implements it).
+type Stamper interface {
+	CredentialStamp(id string) (string, error)
+}
+
+var _ Stamper = (*userfile.Store)(nil)
+
+// CodeLoginThrottled is the problem code of a login refused by the
+// throttle: part of the API, do not change.
+const CodeLoginThrottled = "login_throttled"
+
 // Auth holds the sessions and the throttle. Safe for concurrent use.
 type Auth struct {
-	cfg      Config
-	sessions *sessions
-	throttle *throttle
-	logins   chan struct{} // semaphore of verifications in progress
+	cfg       Config
+	sessions  *sessions
+	throttle  *throttle
+	logins    chan struct{} // semaphore of verifications in progress
+	deviceKey []byte
 }
 
 // New returns an Auth for cfg, with defaults for its zero fields.
@@ -105,7 +130,13 @@ func New(cfg Config) *Auth {
 	}
 	def(&cfg.SessionTTL, 8*time.Hour)
 	def(&cfg.IdleTimeout, 30*time.Minute)
-	def(&cfg.FailureWindow, 15*time.Minute)
+	def(&cfg.LoginDelay, time.Second)
+	def(&cfg.MaxDelayPerIdentifier, 15*time.Minute)
+	def(&cfg.MaxDelayPerAddress, time.Minute)
+	def(&cfg.FailureMemory, time.Hour)
+	def(&cfg.DeviceTTL, 30*24*time.Hour)
+	// Forgetting a key before its delay ends would shorten the delay.
+	cfg.FailureMemory = max(cfg.FailureMemory, cfg.MaxDelayPerIdentifier, cfg.MaxDelayPerAddress)
 	defInt(&cfg.MaxSessionsPerUser, 16)
 	defInt(&cfg.MaxFailuresPerIdentifier, 5)
 	defInt(&cfg.MaxFailuresPerAddress, 20)
@@ -116,15 +147,33 @@ func New(cfg Config) *Auth {
 	if cfg.Problem == nil {
 		cfg.Problem = defaultProblem
 	}
+	key := cfg.DeviceKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		rand.Read(key) // never fails (crypto/rand, Go 1.24+)
+	}
 	return &Auth{
 		cfg:      cfg,
 		sessions: newSessions(cfg.SessionTTL, cfg.IdleTimeout, cfg.MaxSessionsPerUser),
-		throttle: newThrottle(cfg.FailureWindow, cfg.MaxFailuresPerIdentifier, cfg.MaxFailuresPerAddress),
-		logins:   make(chan struct{}, cfg.MaxConcurrentLogins),
+		throttle: newThrottle(
+			policy{free: cfg.MaxFailuresPerIdentifier, base: cfg.LoginDelay, max: cfg.MaxDelayPerIdentifier, memory: cfg.FailureMemory},
+			policy{free: cfg.MaxFailuresPerAddress, base: cfg.LoginDelay, max: cfg.MaxDelayPerAddress, memory: cfg.FailureMemory}),
+		logins:    make(chan struct{}, cfg.MaxConcurrentLogins),
+		deviceKey: key,
 	}
 }
 
-// Sweep drops ended sessions and failures that left the window. Logins call
+// Unlock forgets the failed logins of identifier id, from every address
+// and device, so that its user can log in at once from anywhere; it
+// returns how many throttle keys it dropped (0: id was not slowed down).
+// The addresses' own delays stay.
+func (a *Auth) Unlock(id string) int { return a.throttle.unlock(id) }
+
+// EndSessions ends every session of user id and returns how many there
+// were. Bearer tokens are not sessions: revoke them in the user store.
+func (a *Auth) EndSessions(id string) int { return a.sessions.endUser(id) }
+
+// Sweep drops ended sessions and throttle keys past their memory. Logins call
 // it at most once a minute; a server may also call it from a ticker.
 func (a *Auth) Sweep() {
 	now := a.cfg.Now()
@@ -219,6 +268,22 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 		case err != nil:
 			a.internal(w, r, err)
 			return
+		}
+		if st, ok := a.cfg.Users.(Stamper); ok {
+			stamp, err := st.CredentialStamp(s.userID)
+			switch {
+			case err == nil && stamp == s.stamp:
+			case err == nil || domain.ErrorCode(err) == domain.ENotFound:
+				// The password or the role changed since the login:
+				// whoever logged in with the old one is out.
+				a.sessions.remove(c.Value)
+				a.clearCookie(w, r)
+				next.ServeHTTP(w, r)
+				return
+			default:
+				a.internal(w, r, err)
+				return
+			}
 		}
 		if t, ok := a.sessions.touch(c.Value, now); ok {
 			s = t

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,7 +42,23 @@ type fixture struct {
 	srv      *httptest.Server
 	store    *userfile.Store
 	clock    *clock
+	auth     *httpauth.Auth
 	failures atomic.Int32
+	guesses  atomic.Int64 // password verifications with a wrong password
+}
+
+// countingStore is the real store, counting the password verifications
+// that are guesses (anything but the right password).
+type countingStore struct {
+	*userfile.Store
+	guesses *atomic.Int64
+}
+
+func (c countingStore) Authenticate(id, password string) (domain.Principal, error) {
+	if password != pw {
+		c.guesses.Add(1)
+	}
+	return c.Store.Authenticate(id, password)
 }
 
 // newFixture serves the session endpoints as httpapi mounts them, a
@@ -65,11 +80,12 @@ func newFixture(t *testing.T, tls bool, mod func(*httpauth.Config)) *fixture {
 			t.Fatal(err)
 		}
 	}
-	cfg := httpauth.Config{Users: store, Now: f.clock.Now, OnLoginFailure: func() { f.failures.Add(1) }}
+	cfg := httpauth.Config{Users: countingStore{store, &f.guesses}, Now: f.clock.Now, OnLoginFailure: func() { f.failures.Add(1) }}
 	if mod != nil {
 		mod(&cfg)
 	}
 	auth := httpauth.New(cfg)
+	f.auth = auth
 	r := mux.NewRouter()
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	api := r.PathPrefix("/api/v1").Subrouter()
@@ -95,6 +111,7 @@ type req struct {
 	method, path, body string
 	contentType        string // default application/json when there is a body
 	cookie, csrf       string
+	device             string // device cookie value
 	bearer             string
 	authorization      string // raw Authorization header
 	xff                string
@@ -121,6 +138,9 @@ func (f *fixture) do(q req) resp {
 	}
 	if q.cookie != "" {
 		r.AddCookie(&http.Cookie{Name: httpauth.CookieName, Value: q.cookie})
+	}
+	if q.device != "" {
+		r.AddCookie(&http.Cookie{Name: httpauth.DeviceCookieName, Value: q.device})
 	}
 	if q.csrf != "" {
 		r.Header.Set(httpauth.CSRFHeader, q.csrf)
@@ -182,12 +202,17 @@ func (f *fixture) mustLogin(id string) (string, string) {
 
 func sessionCookie(t *testing.T, res resp) *http.Cookie {
 	t.Helper()
+	return namedCookie(t, res, httpauth.CookieName)
+}
+
+func namedCookie(t *testing.T, res resp, name string) *http.Cookie {
+	t.Helper()
 	for _, c := range (&http.Response{Header: res.header}).Cookies() {
-		if c.Name == httpauth.CookieName {
+		if c.Name == name {
 			return c
 		}
 	}
-	t.Fatalf("no %s cookie in %v", httpauth.CookieName, res.header.Values("Set-Cookie"))
+	t.Fatalf("no %s cookie in %v", name, res.header.Values("Set-Cookie"))
 	return nil
 }
 
@@ -460,89 +485,6 @@ func TestRelogin(t *testing.T) {
 	}
 }
 
-func retryAfter(t *testing.T, res resp) int {
-	t.Helper()
-	n, err := strconv.Atoi(res.header.Get("Retry-After"))
-	if err != nil {
-		t.Fatalf("Retry-After %q", res.header.Get("Retry-After"))
-	}
-	return n
-}
-
-func TestThrottlePerIdentifier(t *testing.T) {
-	f := newFixture(t, false, func(c *httpauth.Config) { c.TrustProxy = true })
-	// Five failures from five addresses, a minute apart.
-	for i := 0; i < 5; i++ {
-		expect(t, "failure", f.loginFrom(fmt.Sprintf("192.0.2.%d", i), "alice", "wrong password"), 401, "unauthorized")
-		f.clock.Advance(time.Minute)
-	}
-	// The sixth attempt, even right and from a new address, is refused until
-	// the first failure leaves the window: 15 - 5 = 10 minutes.
-	res := f.loginFrom("198.51.100.1", "alice", pw)
-	expect(t, "sixth", res, http.StatusTooManyRequests, "too_many_requests")
-	if n := retryAfter(t, res); n != 600 {
-		t.Fatalf("Retry-After %d, want 600", n)
-	}
-	// Same answer for an identifier that does not exist.
-	for i := 0; i < 5; i++ {
-		f.loginFrom(fmt.Sprintf("203.0.113.%d", i), "nobody", pw)
-	}
-	expect(t, "unknown identifier", f.loginFrom("198.51.100.2", "nobody", pw), 429, "too_many_requests")
-	// Other identifiers are not affected.
-	expect(t, "bob", f.loginFrom("198.51.100.1", "bob", pw), 201, "")
-	f.clock.Advance(9*time.Minute + 59*time.Second)
-	res = f.loginFrom("198.51.100.1", "alice", pw)
-	if res.status != 429 || retryAfter(t, res) != 1 {
-		t.Fatalf("one second before: %d, Retry-After %s", res.status, res.header.Get("Retry-After"))
-	}
-	f.clock.Advance(time.Second)
-	expect(t, "once the first failure left the window", f.loginFrom("198.51.100.1", "alice", pw), 201, "")
-	if n := f.failures.Load(); n != 10 {
-		t.Fatalf("%d failures counted, want 10 (refused attempts are not failures)", n)
-	}
-}
-
-func TestSuccessResetsTheIdentifier(t *testing.T) {
-	f := newFixture(t, false, func(c *httpauth.Config) { c.TrustProxy = true })
-	for round := 0; round < 3; round++ {
-		for i := 0; i < 4; i++ {
-			expect(t, "failure", f.loginFrom(fmt.Sprintf("192.0.2.%d", 10*round+i), "alice", "wrong password"), 401, "")
-		}
-		expect(t, "success", f.loginFrom("198.51.100.1", "alice", pw), 201, "")
-	}
-}
-
-func TestThrottlePerAddress(t *testing.T) {
-	f := newFixture(t, false, func(c *httpauth.Config) { c.MaxFailuresPerAddress = 3 })
-	// X-Forwarded-For is not trusted by default: every attempt comes from 127.0.0.1.
-	expect(t, "failure", f.loginFrom("192.0.2.1", "user1", "wrong password"), 401, "")
-	expect(t, "failure", f.loginFrom("192.0.2.2", "user2", "wrong password"), 401, "")
-	// A success does not clear the address's failures (only its identifier's).
-	expect(t, "success", f.loginFrom("192.0.2.3", "alice", pw), 201, "")
-	f.clock.Advance(time.Minute)
-	expect(t, "failure", f.loginFrom("192.0.2.4", "user3", "wrong password"), 401, "")
-	res := f.loginFrom("192.0.2.99", "alice", pw)
-	expect(t, "fourth from the address", res, 429, "too_many_requests")
-	if n := retryAfter(t, res); n != 900-60 {
-		t.Fatalf("Retry-After %d, want 840", n)
-	}
-	f.clock.Advance(14 * time.Minute)
-	expect(t, "after the window", f.login("alice", pw), 201, "")
-}
-
-func TestThrottleWithTrustedProxy(t *testing.T) {
-	f := newFixture(t, false, func(c *httpauth.Config) { c.MaxFailuresPerAddress, c.TrustProxy = 2, true })
-	f.loginFrom("10.0.0.1, 192.0.2.1", "u1", "wrong password")
-	f.loginFrom("10.0.0.2, 192.0.2.1", "u2", "wrong password")
-	expect(t, "same last entry", f.loginFrom("192.0.2.1", "alice", pw), 429, "")
-	expect(t, "another address", f.loginFrom("192.0.2.2", "alice", pw), 201, "")
-	// IPv6 addresses of one /64 are one client.
-	f.loginFrom("2001:db8:1:2::1", "u1", "wrong password")
-	f.loginFrom("2001:db8:1:2::ffff", "u2", "wrong password")
-	expect(t, "same /64", f.loginFrom("2001:db8:1:2:abcd::9", "alice", pw), 429, "")
-	expect(t, "another /64", f.loginFrom("2001:db8:1:3::1", "alice", pw), 201, "")
-}
-
 // A user file damaged while the server runs: logins fail closed with 500,
 // and are not counted as failures.
 func TestDamagedUserFile(t *testing.T) {
@@ -597,5 +539,61 @@ func TestWithPrincipal(t *testing.T) {
 	}
 	if _, ok := httpauth.PrincipalFrom(t.Context()); ok {
 		t.Fatal("a principal in an empty context")
+	}
+}
+
+// A new password or role ends the user's sessions at their next request,
+// whoever changed the file (here another Store on it, as `dispo users`
+// is); habilitations and names apply to the sessions without ending them.
+func TestCredentialChangesEndSessions(t *testing.T) {
+	f := newFixture(t, false, nil)
+	other, err := userfile.Open(f.store.Path(), userfile.Options{Params: userfile.CheapParams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, _ := f.mustLogin("alice")
+	bob, _ := f.mustLogin("bob")
+	if err := other.Grant("alice", "750000001"); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "after a grant", f.do(req{method: "GET", path: "/api/v1/echo", cookie: alice}), 200, "")
+	if err := other.SetPassword("alice", "another password entirely"); err != nil {
+		t.Fatal(err)
+	}
+	res := f.do(req{method: "GET", path: "/api/v1/echo", cookie: alice})
+	expect(t, "after a new password", res, 401, "unauthorized")
+	if c := sessionCookie(t, res); c.MaxAge >= 0 {
+		t.Fatal("the ended session's cookie is not cleared")
+	}
+	expect(t, "bob's session", f.do(req{method: "GET", path: "/api/v1/echo", cookie: bob}), 200, "")
+	if err := other.SetRole("bob", "auditor"); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "after a new role", f.do(req{method: "GET", path: "/api/v1/echo", cookie: bob}), 401, "unauthorized")
+	// The same password set again is a change too (a new salt): whoever
+	// was logged in must log in again.
+	bob, _ = f.mustLogin("bob")
+	if err := other.SetPassword("bob", pw); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "after the same password again", f.do(req{method: "GET", path: "/api/v1/echo", cookie: bob}), 401, "")
+	f.mustLogin("bob")
+}
+
+func TestEndSessions(t *testing.T) {
+	f := newFixture(t, false, nil)
+	a1, _ := f.mustLogin("alice")
+	a2, _ := f.mustLogin("alice")
+	b, _ := f.mustLogin("bob")
+	if n := f.auth.EndSessions("alice"); n != 2 {
+		t.Fatalf("EndSessions ended %d, want 2", n)
+	}
+	for cookie, want := range map[string]int{a1: 401, a2: 401, b: 200} {
+		if res := f.do(req{method: "GET", path: "/api/v1/echo", cookie: cookie}); res.status != want {
+			t.Errorf("got %d, want %d", res.status, want)
+		}
+	}
+	if n := f.auth.EndSessions("alice"); n != 0 {
+		t.Fatalf("EndSessions again ended %d", n)
 	}
 }

@@ -51,10 +51,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // LoginHandler serves POST /api/v1/session: body {"identifier","password"}
 // as application/json, at most 64 KiB, unknown keys refused. Answers 201
-// with the session and its cookie; 401 unauthorized for bad credentials
-// (one detail whatever was wrong); 429 too_many_requests with Retry-After
-// when throttled; 400 invalid, 413 too_large or 415 unsupported_media_type
-// for a malformed request. A session cookie sent along ends that session.
+// with the session, its cookie and a device cookie; 401 unauthorized for
+// bad credentials (one detail whatever was wrong); 429 login_throttled with
+// Retry-After when the attempt must wait (the password is then not
+// checked); 400 invalid, 413 too_large or 415 unsupported_media_type for a
+// malformed request. A session cookie sent along ends that session.
 func (a *Auth) LoginHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req loginRequest
@@ -65,26 +66,35 @@ func (a *Auth) LoginHandler() http.Handler {
 			a.cfg.Problem(w, r, http.StatusBadRequest, domain.EInvalid, `"identifier" and "password" are required`)
 			return
 		}
-		idKey := ""
-		if userfile.ValidID(req.Identifier) { // others cannot exist: limited per address only
-			idKey = req.Identifier
-		}
-		addrKey := a.clientAddr(r)
 		at := a.cfg.Now()
-		if wait := a.throttle.begin(idKey, addrKey, at); wait > 0 {
+		try := attempt{addr: a.clientAddr(r)}
+		if userfile.ValidID(req.Identifier) { // others cannot exist: limited per address only
+			try.id = req.Identifier
+			_, err := a.cfg.Users.Principal(req.Identifier)
+			try.known = domain.ErrorCode(err) != domain.ENotFound
+			try.device = a.device(r, try.id, at)
+		}
+		if wait := a.throttle.begin(try, at); wait > 0 {
 			secs := int((wait + time.Second - 1) / time.Second)
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			a.cfg.Problem(w, r, http.StatusTooManyRequests, "too_many_requests",
-				fmt.Sprintf("too many failed logins from this address or for this identifier: try again in %s", time.Duration(secs)*time.Second))
+			a.cfg.Problem(w, r, http.StatusTooManyRequests, CodeLoginThrottled,
+				"trop d'échecs de connexion pour cet identifiant ou depuis cette adresse : réessayez dans "+frenchDuration(secs))
 			return
 		}
 		select {
 		case a.logins <- struct{}{}:
 		case <-r.Context().Done():
-			a.throttle.cancel(idKey, addrKey, at)
+			a.throttle.cancel(try)
 			return
 		}
-		p, err := a.cfg.Users.Authenticate(req.Identifier, req.Password)
+		// The stamp is read before the verification: should the password
+		// change in between, the session holds the older stamp and ends at
+		// once, never the other way round.
+		stamp, err := a.stamp(req.Identifier)
+		var p domain.Principal
+		if err == nil {
+			p, err = a.cfg.Users.Authenticate(req.Identifier, req.Password)
+		}
 		<-a.logins
 		switch {
 		case errors.Is(err, userfile.ErrBadCredentials):
@@ -94,18 +104,46 @@ func (a *Auth) LoginHandler() http.Handler {
 			a.unauthorized(w, r, "identifier or password incorrect")
 			return
 		case err != nil:
-			a.throttle.cancel(idKey, addrKey, at)
+			a.throttle.cancel(try)
 			a.internal(w, r, err)
 			return
 		}
-		a.throttle.succeeded(idKey, addrKey, at)
+		a.throttle.succeeded(try)
 		if c, err := r.Cookie(CookieName); err == nil {
 			a.sessions.remove(c.Value)
 		}
-		cookie, s := a.sessions.create(p.UserID, a.cfg.Now())
+		now := a.cfg.Now()
+		cookie, s := a.sessions.create(p.UserID, stamp, now)
 		http.SetCookie(w, a.cookie(r, cookie))
+		a.setDeviceCookie(w, r, p.UserID, now)
 		writeJSON(w, http.StatusCreated, view(p, s, true))
 	})
+}
+
+// stamp returns the credential stamp of id if the store keeps them; an
+// unknown id has none (its login fails anyway).
+func (a *Auth) stamp(id string) (string, error) {
+	st, ok := a.cfg.Users.(Stamper)
+	if !ok {
+		return "", nil
+	}
+	stamp, err := st.CredentialStamp(id)
+	if domain.ErrorCode(err) == domain.ENotFound {
+		return "", nil
+	}
+	return stamp, err
+}
+
+// frenchDuration writes secs for a person: "45 s", "3 min", "2 min 5 s".
+func frenchDuration(secs int) string {
+	m, s := secs/60, secs%60
+	switch {
+	case m == 0:
+		return fmt.Sprintf("%d s", s)
+	case s == 0:
+		return fmt.Sprintf("%d min", m)
+	}
+	return fmt.Sprintf("%d min %d s", m, s)
 }
 
 // MeHandler serves GET /api/v1/session: the caller's principal, and for a

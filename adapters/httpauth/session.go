@@ -11,6 +11,7 @@ import (
 // session is a login in memory. Values of it handed out are snapshots.
 type session struct {
 	userID  string
+	stamp   string // the user's credential stamp at login (see Stamper)
 	csrf    string
 	created time.Time
 	seen    time.Time // last authenticated request
@@ -54,9 +55,9 @@ func randomToken() string {
 }
 
 // create starts a session of userID and returns its cookie value.
-func (st *sessions) create(userID string, now time.Time) (string, session) {
+func (st *sessions) create(userID, stamp string, now time.Time) (string, session) {
 	cookie := randomToken()
-	s := &session{userID: userID, csrf: randomToken(), created: now, seen: now, ttl: st.ttl, idle: st.idle}
+	s := &session{userID: userID, stamp: stamp, csrf: randomToken(), created: now, seen: now, ttl: st.ttl, idle: st.idle}
 	id := sha256.Sum256([]byte(cookie))
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -138,6 +139,18 @@ func (st *sessions) removeLocked(id sessionID) {
 	if len(mine) == 0 {
 		delete(st.byUser, s.userID)
 	}
+}
+
+// endUser ends every session of userID and returns how many there were.
+func (st *sessions) endUser(userID string) int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	mine := st.byUser[userID]
+	n := len(mine)
+	for id := range mine {
+		st.removeLocked(id)
+	}
+	return n
 }
 
 func (st *sessions) sweep(now time.Time) {

@@ -48,6 +48,16 @@
 // standard base64. Verification uses the parameters stored with each hash, so
 // changing Params later does not lock anyone out.
 //
+// # Password policy
+//
+// New passwords (Add, SetPassword) follow CheckPassword, after NIST SP
+// 800-63B: 12 to 256 characters, any of them; not the identifier nor
+// containing it; not a common password of common-passwords.txt (embedded:
+// its header names its sources and size) nor one with digits or signs
+// around it; at least 5 different characters. A refusal is a
+// *PasswordError: EInvalid, a French message, a stable Reason. Passwords
+// set before the policy (10 characters at least) still log in.
+//
 // # Secrets
 //
 // Passwords are never stored, logged nor returned; hashes never leave the

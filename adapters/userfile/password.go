@@ -7,11 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
-
-	"dispo/domain"
 )
 
 // Params are the cost parameters of argon2id for new password hashes.
@@ -42,9 +39,13 @@ const (
 	maxTime    = 64
 	maxThreads = 64
 
-	// MinPasswordLen and MaxPasswordLen bound a password, in characters.
-	MinPasswordLen = 10
+	// MinPasswordLen and MaxPasswordLen bound a new password, in
+	// characters (see CheckPassword).
+	MinPasswordLen = 12
 	MaxPasswordLen = 256
+	// minStoredLen is the shortest password ever stored: the minimum was 10
+	// before the policy, and those passwords still log in.
+	minStoredLen = 10
 )
 
 var b64 = base64.RawStdEncoding.Strict()
@@ -53,17 +54,6 @@ func (p Params) check() error {
 	if p.Threads < 1 || p.Threads > maxThreads || p.Time < 1 || p.Time > maxTime ||
 		p.Memory < 8*uint32(p.Threads) || p.Memory > maxMemory {
 		return fmt.Errorf("argon2id parameters m=%d,t=%d,p=%d out of bounds", p.Memory, p.Time, p.Threads)
-	}
-	return nil
-}
-
-// checkPassword applies the password rules: 10 to 256 characters of valid UTF-8.
-func checkPassword(pw string) error {
-	if !utf8.ValidString(pw) {
-		return domain.Errorf(domain.EInvalid, "password is not valid UTF-8")
-	}
-	if n := utf8.RuneCountInString(pw); n < MinPasswordLen || n > MaxPasswordLen {
-		return domain.Errorf(domain.EInvalid, "password must have %d to %d characters (it has %d)", MinPasswordLen, MaxPasswordLen, n)
 	}
 	return nil
 }

@@ -171,7 +171,7 @@ func (r *record) info() UserInfo {
 // Other errors are internal: the file cannot be read.
 func (s *Store) Authenticate(id, password string) (domain.Principal, error) {
 	s.dummyOnce.Do(func() { s.dummy = s.params.hash(rand.Text()) })
-	if checkPassword(password) != nil {
+	if checkStored(password) != nil {
 		return domain.Principal{}, ErrBadCredentials // no such password was ever stored
 	}
 	r, err := s.lookup(id)
@@ -226,6 +226,22 @@ func (s *Store) Principal(id string) (domain.Principal, error) {
 		return domain.Principal{}, notFound(id)
 	}
 	return r.principal(), nil
+}
+
+// CredentialStamp returns a value that changes whenever the password or
+// the role of id changes, by this process or another: a session that
+// remembers it at login can tell it must end. It reveals nothing of the
+// hash. Returns ENotFound if the user does not exist.
+func (s *Store) CredentialStamp(id string) (string, error) {
+	r, err := s.lookup(id)
+	if err != nil {
+		return "", err
+	}
+	if r == nil {
+		return "", notFound(id)
+	}
+	sum := sha256.Sum256([]byte("dispo credential stamp\x00" + r.Password + "\x00" + string(r.Role)))
+	return hex.EncodeToString(sum[:16]), nil
 }
 
 // Get returns the user id, without secrets. Returns ENotFound if it does not exist.
@@ -316,8 +332,9 @@ func normalize(finess []string) []string {
 }
 
 // Add creates user u with password. Returns EInvalid for a bad identifier,
-// role, name, FINESS or password (establishments only for a responsable),
-// EConflict if the identifier is taken.
+// role, name or FINESS (establishments only for a responsable), a
+// *PasswordError (EInvalid) for a password the policy refuses (see
+// CheckPassword), EConflict if the identifier is taken.
 func (s *Store) Add(u User, password string) error {
 	r := &record{ID: u.ID, Name: u.Name, Role: u.Role, Establishments: normalize(u.Establishments), Tokens: []tokenJSON{}}
 	if err := r.checkFields(); err != nil {
@@ -326,7 +343,7 @@ func (s *Store) Add(u User, password string) error {
 	if len(r.Establishments) > 0 && r.Role != domain.RoleResponsable {
 		return domain.Errorf(domain.EInvalid, "user %s is %s: only a responsable holds establishments", r.ID, r.Role)
 	}
-	if err := checkPassword(password); err != nil {
+	if err := CheckPassword(r.ID, password); err != nil {
 		return err
 	}
 	r.Password = s.params.hash(password)
@@ -341,11 +358,12 @@ func (s *Store) Add(u User, password string) error {
 	})
 }
 
-// SetPassword replaces the password of id. Returns EInvalid for a password
-// that breaks the rules, ENotFound for an unknown user. Sessions and tokens
-// in force are not ended.
+// SetPassword replaces the password of id. Returns a *PasswordError
+// (EInvalid) for a password the policy refuses (see CheckPassword),
+// ENotFound for an unknown user. Tokens in force stay; sessions end at
+// their next request, as the user's CredentialStamp changed.
 func (s *Store) SetPassword(id, password string) error {
-	if err := checkPassword(password); err != nil {
+	if err := CheckPassword(id, password); err != nil {
 		return err
 	}
 	if _, err := s.Get(id); err != nil { // before paying for the hash

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,7 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"dispo/adapters/adminsock"
+	"dispo/adapters/httpauth"
 	"dispo/adapters/userfile"
 	"dispo/domain"
 )
@@ -26,8 +30,10 @@ type usersVerb struct {
 
 const passwordHelp = "The password is read from the first line of standard input (--password-stdin says so\n" +
 	"explicitly), never from a flag: command lines are visible to every user of the machine\n" +
-	"(ps, /proc) and stay in shell history. 10 to 256 characters. On a terminal it is echoed as\n" +
-	"typed; to hide it: read -rs PW && printf '%s\\n' \"$PW\" | dispo users ..."
+	"(ps, /proc) and stay in shell history. 12 to 256 characters, any of them; not containing the\n" +
+	"identifier; not one of the common passwords of breach lists (a list ships with dispo), nor one\n" +
+	"with digits or signs around it. A phrase of a few words is easy to remember and hard to guess.\n" +
+	"On a terminal it is echoed as typed; to hide it: read -rs PW && printf '%s\\n' \"$PW\" | dispo users ..."
 
 var usersVerbs = []*usersVerb{
 	{"add", "ID --role ROLE [--name NAME] [--establishment FINESS]... [flags] < password",
@@ -38,7 +44,9 @@ var usersVerbs = []*usersVerb{
 			passwordHelp,
 		usersAdd},
 	{"passwd", "ID [flags] < password", "change a password",
-		"Replaces the password of ID. Sessions and bearer tokens in force stay valid.\n\n" + passwordHelp,
+		"Replaces the password of ID and ends its sessions: at once on a server running on DATA\n" +
+			"(through its admin socket DATA/admin.sock), else at their next request. Bearer tokens\n" +
+			"stay valid (token --revoke withdraws them).\n\n" + passwordHelp,
 		usersPasswd},
 	{"grant", "ID FINESS... [flags]", "habilitate a responsable for establishments",
 		"Habilitates the responsable ID to declare for the establishments FINESS (9 characters).\n" +
@@ -58,8 +66,20 @@ var usersVerbs = []*usersVerb{
 			"session nor CSRF token. --revoke withdraws every token of ID instead.",
 		usersToken},
 	{"role", "ID ROLE [flags]", "change a role",
-		"Changes the role of ID. A responsable must have its establishments revoked first.",
+		"Changes the role of ID and ends its sessions, as passwd does. A responsable must have its\n" +
+			"establishments revoked first.",
 		usersRole},
+	{"logout", "ID [flags]", "end the sessions of a login on the running server",
+		"Ends every session of ID on the server running on DATA, through its admin socket\n" +
+			"DATA/admin.sock (run it as the server's user). Sessions live in the server's memory only:\n" +
+			"with no server running there is none to end. Bearer tokens are not sessions.",
+		usersLogout},
+	{"unlock", "ID [flags]", "let a login whose failed logins slow it down log in at once",
+		"Forgets the failed logins of ID on the server running on DATA (through its admin socket\n" +
+			"DATA/admin.sock), so that its user logs in at once from anywhere, e.g. while someone\n" +
+			"guesses its password from elsewhere. The throttle lives in the server's memory only:\n" +
+			"with no server running there is nothing to clear.",
+		usersUnlock},
 	{"remove", "ID [flags]", "delete a login",
 		"Deletes the login ID with its tokens; its sessions end at their next request.",
 		usersRemove},
@@ -72,7 +92,8 @@ func runUsers(ctx context.Context, env *Env, args []string) error {
 	}
 	usage := "Usage: dispo users <verb> [flags] [arguments]\n\n" +
 		"Manages the logins and habilitations of the user file (--users, default DATA/users.json).\n" +
-		"Changes take effect at once, also on a running server.\n\nVerbs:\n" + list +
+		"Changes take effect at once, also on a running server; logout and unlock act on the\n" +
+		"server running on DATA, through its admin socket DATA/admin.sock.\n\nVerbs:\n" + list +
 		"\nRun \"dispo users <verb> --help\" for a verb's flags.\n"
 	if len(args) == 0 {
 		fmt.Fprint(env.Stderr, usage)
@@ -158,7 +179,7 @@ func (c *usersCmd) fail(id string, err error) error {
 func (c *usersCmd) readPassword(id string) (string, error) {
 	if f, ok := c.env.Stdin.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			fmt.Fprintf(c.env.Stderr, "Password for %s (10 to 256 characters; shown as typed), then Enter: ", id)
+			fmt.Fprintf(c.env.Stderr, "Password for %s (12 to 256 characters; shown as typed), then Enter: ", id)
 		}
 	}
 	const limit = 4 * userfile.MaxPasswordLen // bytes: 256 characters of up to 4 bytes
@@ -270,6 +291,7 @@ func usersPasswd(env *Env, v *usersVerb, args []string) error {
 		return c.fail(id, err)
 	}
 	fmt.Fprintf(env.Stdout, "changed the password of %s\n", id)
+	c.endSessions(id)
 	return nil
 }
 
@@ -382,6 +404,7 @@ func usersRole(env *Env, v *usersVerb, args []string) error {
 		return c.fail(id, err)
 	}
 	fmt.Fprintf(env.Stdout, "%s is %s\n", id, role)
+	c.endSessions(id)
 	return nil
 }
 
@@ -399,5 +422,116 @@ func usersRemove(env *Env, v *usersVerb, args []string) error {
 		return c.fail(id, err)
 	}
 	fmt.Fprintf(env.Stdout, "removed %s\n", id)
+	return nil
+}
+
+// admin sends the command at route to the server running on DATA; false
+// if none runs there.
+func (c *usersCmd) admin(route string, out any) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := adminsock.NewClient(c.socket()).Post(ctx, route, out)
+	if errors.Is(err, adminsock.ErrNotRunning) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (c *usersCmd) socket() string { return adminsock.PathIn(*c.data) }
+
+// endSessions ends the sessions of id on the running server, if any, after
+// its password or role changed. The change is made: if the server cannot
+// be reached, the sessions end at their next request anyway (the server
+// sees the file change), so this only warns.
+func (c *usersCmd) endSessions(id string) {
+	var out httpauth.AdminLogout
+	running, err := c.admin("/v1/users/"+id+"/logout", &out)
+	switch {
+	case err != nil:
+		fmt.Fprintf(c.env.Stderr, "attention : le serveur n'a pas pu être joint sur %s (%s) ; les sessions de %s prendront fin à leur prochaine requête\n",
+			c.socket(), domain.ErrorMessage(err), id)
+	case running:
+		fmt.Fprintf(c.env.Stdout, "%s : %s sur le serveur en marche\n", id, sessionsEnded(out.SessionsEnded))
+	}
+}
+
+func sessionsEnded(n int) string {
+	switch n {
+	case 0:
+		return "aucune session en cours"
+	case 1:
+		return "1 session terminée"
+	}
+	return fmt.Sprintf("%d sessions terminées", n)
+}
+
+// adminUser parses the one identifier of logout and unlock and checks that
+// it is a user of the file.
+func (c *usersCmd) adminUser(args []string) (string, error) {
+	if err := c.parse(args, 1, 1); err != nil {
+		return "", err
+	}
+	id := c.args[0]
+	if err := checkIDArg(c, id); err != nil {
+		return "", err
+	}
+	s, err := c.open()
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.Get(id); err != nil {
+		return "", c.fail(id, err)
+	}
+	return id, nil
+}
+
+// adminFail words a failure of the admin socket.
+func (c *usersCmd) adminFail(id string, err error) error {
+	if code := domain.ErrorCode(err); code != domain.EInternal {
+		return c.fail(id, err)
+	}
+	return fmt.Errorf("%s %s: %w (run the command as the server's user)", c.verb.name, id, err)
+}
+
+func usersLogout(env *Env, v *usersVerb, args []string) error {
+	c := newUsersCmd(env, v)
+	id, err := c.adminUser(args)
+	if err != nil {
+		return err
+	}
+	var out httpauth.AdminLogout
+	running, err := c.admin("/v1/users/"+id+"/logout", &out)
+	switch {
+	case err != nil:
+		return c.adminFail(id, err)
+	case !running:
+		fmt.Fprintf(env.Stdout, "aucun serveur ne tourne sur %s (pas de socket %s) : les sessions ne vivent que dans la mémoire du serveur, %s n'en a aucune à terminer\n",
+			*c.data, c.socket(), id)
+		return nil
+	}
+	fmt.Fprintf(env.Stdout, "%s : %s\n", id, sessionsEnded(out.SessionsEnded))
+	return nil
+}
+
+func usersUnlock(env *Env, v *usersVerb, args []string) error {
+	c := newUsersCmd(env, v)
+	id, err := c.adminUser(args)
+	if err != nil {
+		return err
+	}
+	var out httpauth.AdminUnlock
+	running, err := c.admin("/v1/users/"+id+"/unlock", &out)
+	switch {
+	case err != nil:
+		return c.adminFail(id, err)
+	case !running:
+		fmt.Fprintf(env.Stdout, "aucun serveur ne tourne sur %s (pas de socket %s) : les échecs de connexion ne sont comptés que dans la mémoire du serveur, il n'y a rien à effacer pour %s\n",
+			*c.data, c.socket(), id)
+		return nil
+	case out.KeysCleared == 0:
+		fmt.Fprintf(env.Stdout, "%s n'était pas ralenti : rien à effacer\n", id)
+		return nil
+	}
+	fmt.Fprintf(env.Stdout, "%s peut se connecter à nouveau tout de suite : ses échecs de connexion sont effacés\n", id)
 	return nil
 }

@@ -3,6 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"dispo/adapters/adminsock"
+	"dispo/adapters/httpauth"
 	"dispo/adapters/userfile"
 	"dispo/domain"
 )
@@ -158,13 +165,19 @@ func TestUsersBadInputChangesNothing(t *testing.T) {
 		{userPW, []string{"users", "add", "resp", "--role", "admin"}, 1, "already exists"},
 		{"", []string{"users", "add", "x", "--role", "admin"}, 1, "no password on standard input"},
 		{"\n" + userPW, []string{"users", "add", "x", "--role", "admin"}, 1, "no password on standard input"},
-		{"short\n", []string{"users", "add", "x", "--role", "admin"}, 1, "10 to 256 characters"},
+		{"short\n", []string{"users", "add", "x", "--role", "admin"}, 1, "au moins 12 caractères (il en a 5)"},
+		{"eleven char\n", []string{"users", "add", "x", "--role", "admin"}, 1, "au moins 12 caractères (il en a 11)"},
+		{"motdepasse2024\n", []string{"users", "add", "x", "--role", "admin"}, 1, "parmi les plus courants"},
+		{"Azertyuiop123\n", []string{"users", "add", "x", "--role", "admin"}, 1, "parmi les plus courants"},
+		{"hello xavier-77 ok\n", []string{"users", "add", "xavier-77", "--role", "admin"}, 1, "ne doit pas contenir l'identifiant"},
 		{strings.Repeat("x", 2000), []string{"users", "add", "x", "--role", "admin"}, 1, "longer than 256"},
 		{userPW, []string{"users", "add", "x", "--role", "responsable", "--establishment", "77011005"}, 1, `invalid FINESS "77011005"`},
 		{userPW, []string{"users", "add", "x", "--role", "auditor", "--establishment", "770110054"}, 1, "only a responsable"},
 		{userPW, []string{"users", "add", "x", "--role", "admin", "--name", "a\tb"}, 1, "invalid name"},
 		{userPW, []string{"users", "passwd", "nobody"}, 1, `no user "nobody"`},
-		{"short", []string{"users", "passwd", "resp"}, 1, "10 to 256 characters"},
+		{"short", []string{"users", "passwd", "resp"}, 1, "au moins 12 caractères"},
+		{"soleil123456", []string{"users", "passwd", "resp"}, 1, "un mot de passe courant entouré de chiffres"},
+		{"my resp password", []string{"users", "passwd", "resp"}, 1, "ne doit pas contenir l'identifiant (resp)"},
 		{"", []string{"users", "passwd"}, 2, "Usage: dispo users passwd"},
 		{"", []string{"users", "grant", "resp"}, 2, "Usage: dispo users grant"},
 		{"", []string{"users", "grant", "resp", "750000001", "bad"}, 1, `invalid FINESS "bad"`},
@@ -196,7 +209,7 @@ func TestUsersHelp(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"users", "--help"}, []string{"add", "passwd", "grant", "revoke", "list", "token"}},
+		{[]string{"users", "--help"}, []string{"add", "passwd", "grant", "revoke", "list", "token", "logout", "unlock"}},
 		{[]string{"users", "help"}, []string{"Verbs:"}},
 		{[]string{"users", "add", "--help"}, []string{"Usage: dispo users add ID --role ROLE", "never from a flag", "ps, /proc", "-users string", "DISPO_USERS"}},
 		{[]string{"users", "passwd", "-h"}, []string{"Usage: dispo users passwd ID", "standard input"}},
@@ -206,6 +219,9 @@ func TestUsersHelp(t *testing.T) {
 		{[]string{"users", "token", "--help"}, []string{"Usage: dispo users token ID", "Authorization: Bearer", "--revoke"}},
 		{[]string{"users", "role", "--help"}, []string{"Usage: dispo users role ID ROLE"}},
 		{[]string{"users", "remove", "--help"}, []string{"Usage: dispo users remove ID"}},
+		{[]string{"users", "logout", "--help"}, []string{"Usage: dispo users logout ID", "DATA/admin.sock", "memory only"}},
+		{[]string{"users", "unlock", "--help"}, []string{"Usage: dispo users unlock ID", "DATA/admin.sock"}},
+		{[]string{"users", "passwd", "--help"}, []string{"ends its sessions"}},
 		{[]string{"--help"}, []string{"users", "manage logins and habilitations"}},
 	} {
 		code, out, errOut := dispo(t, "", tc.args...)
@@ -240,5 +256,185 @@ func TestUsersDoubleDash(t *testing.T) {
 	}
 	if out := mustDispo(t, "users", "list", "--data", data); !strings.Contains(out, "-odd-id") {
 		t.Fatalf("list: %q", out)
+	}
+}
+
+// testServer serves logins on the user file of DATA with the real
+// httpauth and its admin socket in DATA, as dispo serve does.
+type testServer struct {
+	t   *testing.T
+	url string
+}
+
+// shortDataDir is a data directory whose admin socket path fits the unix
+// limit whatever the test's name and $TMPDIR.
+func shortDataDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "du")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func startTestServer(t *testing.T, data string) *testServer {
+	t.Helper()
+	store := openUsers(t, filepath.Join(data, "users.json"))
+	auth := httpauth.New(httpauth.Config{Users: store, TrustProxy: true})
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/v1/session", auth.LoginHandler())
+	mux.Handle("GET /api/v1/session", auth.MeHandler())
+	srv := httptest.NewServer(auth.Middleware(mux))
+	t.Cleanup(srv.Close)
+	admin := http.NewServeMux()
+	auth.AdminRoutes(admin)
+	sock, err := adminsock.Start(adminsock.PathIn(data), admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sock.Close() })
+	return &testServer{t, srv.URL}
+}
+
+// login returns the status of a login of id from address xff, and its
+// session cookie.
+func (s *testServer) login(xff, id, password string) (int, string) {
+	s.t.Helper()
+	body, _ := json.Marshal(map[string]string{"identifier": id, "password": password})
+	req, _ := http.NewRequest("POST", s.url+"/api/v1/session", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", xff)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	res.Body.Close()
+	for _, c := range res.Cookies() {
+		if c.Name == httpauth.CookieName {
+			return res.StatusCode, c.Value
+		}
+	}
+	return res.StatusCode, ""
+}
+
+// session returns the status of GET /api/v1/session with cookie.
+func (s *testServer) session(cookie string) int {
+	s.t.Helper()
+	req, _ := http.NewRequest("GET", s.url+"/api/v1/session", nil)
+	req.AddCookie(&http.Cookie{Name: httpauth.CookieName, Value: cookie})
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func (s *testServer) mustLogin(id, password string) string {
+	s.t.Helper()
+	code, cookie := s.login("192.0.2.1", id, password)
+	if code != http.StatusCreated {
+		s.t.Fatalf("login %s: %d", id, code)
+	}
+	return cookie
+}
+
+func TestUsersLogoutUnlockPasswdRoleOnARunningServer(t *testing.T) {
+	data := shortDataDir(t)
+	if code, _, errOut := dispo(t, userPW, "users", "add", "--data", data, "alice", "--role", "professionnel"); code != 0 {
+		t.Fatal(errOut)
+	}
+	srv := startTestServer(t, data)
+
+	c1, c2 := srv.mustLogin("alice", userPW), srv.mustLogin("alice", userPW)
+	if out := mustDispo(t, "users", "logout", "alice", "--data", data); out != "alice : 2 sessions terminées\n" {
+		t.Fatalf("logout: %q", out)
+	}
+	if a, b := srv.session(c1), srv.session(c2); a != 401 || b != 401 {
+		t.Fatalf("sessions after logout: %d %d", a, b)
+	}
+	if out := mustDispo(t, "users", "logout", "alice", "--data", data); out != "alice : aucune session en cours\n" {
+		t.Fatalf("logout again: %q", out)
+	}
+
+	// passwd and role end the sessions through the socket, and say so.
+	c1 = srv.mustLogin("alice", userPW)
+	code, out, errOut := dispo(t, "a brand new password\n", "users", "passwd", "alice", "--data", data)
+	if code != 0 || out != "changed the password of alice\nalice : 1 session terminée sur le serveur en marche\n" {
+		t.Fatalf("passwd: exit %d, %q %q", code, out, errOut)
+	}
+	if srv.session(c1) != 401 {
+		t.Fatal("a session outlived passwd")
+	}
+	c1 = srv.mustLogin("alice", "a brand new password")
+	if out := mustDispo(t, "users", "role", "alice", "auditor", "--data", data); out != "alice is auditor\nalice : 1 session terminée sur le serveur en marche\n" {
+		t.Fatalf("role: %q", out)
+	}
+	if srv.session(c1) != 401 {
+		t.Fatal("a session outlived role")
+	}
+
+	// Guessed from elsewhere, alice waits; unlock lets her in at once.
+	for i := range 5 {
+		srv.login(fmt.Sprintf("203.0.113.%d", i), "alice", "wrong password")
+	}
+	if code, _ := srv.login("198.51.100.1", "alice", "a brand new password"); code != http.StatusTooManyRequests {
+		t.Fatalf("alice under attack: %d, want 429", code)
+	}
+	if out := mustDispo(t, "users", "unlock", "alice", "--data", data); !strings.Contains(out, "alice peut se connecter à nouveau tout de suite") {
+		t.Fatalf("unlock: %q", out)
+	}
+	if code, _ := srv.login("198.51.100.1", "alice", "a brand new password"); code != http.StatusCreated {
+		t.Fatalf("alice after unlock: %d", code)
+	}
+	if out := mustDispo(t, "users", "unlock", "alice", "--data", data); out != "alice n'était pas ralenti : rien à effacer\n" {
+		t.Fatalf("unlock again: %q", out)
+	}
+}
+
+// With no server on DATA, logout and unlock say there is nothing to end;
+// passwd and role change the file and say nothing of sessions.
+func TestUsersLogoutUnlockOffline(t *testing.T) {
+	data := shortDataDir(t)
+	if code, _, errOut := dispo(t, userPW, "users", "add", "--data", data, "alice", "--role", "professionnel"); code != 0 {
+		t.Fatal(errOut)
+	}
+	out := mustDispo(t, "users", "logout", "alice", "--data", data)
+	if !strings.Contains(out, "aucun serveur ne tourne sur "+data) || !strings.Contains(out, "aucune à terminer") {
+		t.Fatalf("logout offline: %q", out)
+	}
+	out = mustDispo(t, "users", "unlock", "alice", "--data", data)
+	if !strings.Contains(out, "aucun serveur ne tourne") || !strings.Contains(out, "rien à effacer") {
+		t.Fatalf("unlock offline: %q", out)
+	}
+	// A socket left by a killed server is no server either.
+	ln, err := net.Listen("unix", adminsock.PathIn(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	if out := mustDispo(t, "users", "logout", "alice", "--data", data); !strings.Contains(out, "aucun serveur ne tourne") {
+		t.Fatalf("logout on a stale socket: %q", out)
+	}
+	if code, out, errOut := dispo(t, "a brand new password\n", "users", "passwd", "alice", "--data", data); code != 0 || out != "changed the password of alice\n" || errOut != "" {
+		t.Fatalf("passwd offline: exit %d, %q %q", code, out, errOut)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"users", "logout", "nobody"}, 1, `no user "nobody"`},
+		{[]string{"users", "unlock", "nobody"}, 1, `no user "nobody"`},
+		{[]string{"users", "unlock", "a b"}, 1, "invalid identifier"},
+		{[]string{"users", "logout"}, 2, "Usage: dispo users logout ID"},
+		{[]string{"users", "unlock", "alice", "bob"}, 2, "Usage: dispo users unlock ID"},
+	} {
+		code, out, errOut := dispo(t, "", append(tc.args, "--data", data)...)
+		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
+			t.Errorf("dispo %v: exit %d, %q; want exit %d with %q", tc.args, code, out+errOut, tc.code, tc.want)
+		}
 	}
 }
