@@ -46,7 +46,7 @@ var commands = []command{
 	{"history", "print every event of a unit, with the unit after each (auditors)", runHistory},
 	{"trends", "write the weekly capacity trends as CSV or JSON (the agency)", runTrends},
 	{"verify", "check the hash chains and seals of a log or an export file", runVerify},
-	{"users", "manage logins and habilitations (add, passwd, grant, revoke, list, token)", runUsers},
+	{"users", "manage logins and habilitations (add, passwd, grant, revoke, list, token, logout, unlock)", runUsers},
 }
 
 const usage = `dispo: the ledger of dialysis place availability (ROR-IF "disponibilités en places").

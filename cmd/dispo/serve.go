@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"dispo/adapters/adminsock"
 	"dispo/adapters/boltlog"
 	"dispo/adapters/esdblog"
 	"dispo/adapters/fixturegen"
@@ -186,6 +187,16 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 		},
 		OnLoginFailure: func() { api.LoginFailed() },
 	})
+	// Admin commands (dispo users logout, unlock...) reach this server by a
+	// unix socket in the data directory: only its owner and root can use
+	// it, and it is never on the network.
+	adminMux := http.NewServeMux()
+	auth.AdminRoutes(adminMux)
+	admin, err := adminsock.Start(adminsock.PathIn(c.data), adminMux)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
 	var backup func(io.Writer) (int64, error)
 	if b, ok := log.(interface {
 		Backup(io.Writer) (int64, error)
