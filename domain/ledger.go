@@ -160,11 +160,6 @@ func (l *Ledger) Execute(ctx context.Context, req Request) (Outcome, error) {
 		if err := l.catchUp(ctx, c, stream); err != nil {
 			return Outcome{}, err
 		}
-		if req.EventIDs != nil {
-			if res, ok := c.replayed(req.EventIDs); ok {
-				return Outcome{State: c.state, Result: res, Replayed: true}, nil
-			}
-		}
 		actor := req.Actor
 		if req.Principal != nil {
 			finess := c.state.unit.FINESS
@@ -177,6 +172,14 @@ func (l *Ledger) Execute(ctx context.Context, req Request) (Outcome, error) {
 				return Outcome{}, err
 			}
 			actor = req.Principal.Actor(finess)
+		}
+		// A replay is answered after the rights are checked, with the rights
+		// held now: a habilitation revoked since the first attempt is revoked
+		// for its retries too.
+		if req.EventIDs != nil {
+			if res, ok := c.replayed(req.EventIDs); ok {
+				return Outcome{State: c.state, Result: res, Replayed: true}, nil
+			}
 		}
 		if req.IfMatch != nil && *req.IfMatch != c.state.Revision() {
 			return Outcome{}, &ConflictError{Stream: stream, Expected: Exact(*req.IfMatch), Actual: c.state.Revision(), Reason: "the unit changed since it was read (If-Match)"}

@@ -450,9 +450,19 @@ func TestLedgerIdempotency(t *testing.T) {
 	wantReplay("retry after a restart", e.ledger)
 	wantReplay("retry at another replica", domain.NewLedger(e.log, e.clock.Now, newEventID))
 
+	// The same retry from a responsable no longer habilitated: refused, as
+	// a new command would be.
+	revoked := resp77
+	revoked.Establishments = nil
+	r := req("key-1", 4)
+	r.Principal = &revoked
+	if _, err := e.ledger.Execute(testCtx(t), r); domain.ErrorCode(err) != domain.EForbidden {
+		t.Fatalf("retry after the habilitation was revoked: %v, want %s", err, domain.EForbidden)
+	}
+
 	before := e.head()
 	other := "autre commentaire"
-	r := req("key-2", 5)
+	r = req("key-2", 5)
 	r.Command = domain.DeclareAvailability{Available: 5, Installed: 10, Comment: &other}
 	out, err := e.ledger.Execute(testCtx(t), r)
 	if err != nil {

@@ -86,16 +86,6 @@ func (s *Server) command(fn commandFunc) http.Handler {
 		if err != nil && claimed != "" {
 			s.keys.release(claimed, fp)
 		}
-		if err == nil && out.Replayed {
-			// The Ledger answers a replay before it authorizes (the events
-			// are stored: there is nothing to decide). The outcome is shown
-			// only to who may make the request now: a habilitation revoked
-			// since the first attempt is revoked for its retries too.
-			if err := domain.Authorize(p, domain.ActionOf(cmd), out.State.Unit().FINESS); err != nil {
-				s.writeError(w, r, err)
-				return
-			}
-		}
 		var conflict *domain.ConflictError
 		if errors.As(err, &conflict) && req.IfMatch != nil {
 			var current any
