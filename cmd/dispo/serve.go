@@ -53,7 +53,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs := env.flags("serve", "[flags]",
 		"Serves the JSON API (/api/v1), /healthz and /readyz on the embedded event log, and the\n"+
 			"Prometheus metrics on a listener of their own (--metrics-addr), off the public address:\n"+
-			"they tell per-department freshness and login failures.\n"+
+			"they tell per-department freshness and login failures. Admin commands (dispo users\n"+
+			"logout, unlock, passwd, role) reach it through the unix socket DATA/admin.sock.\n"+
 			"Every flag can also be set by the environment variable named in its help.\n"+
 			"SIGINT or SIGTERM stops accepting connections, lets requests in flight finish\n"+
 			"(up to --shutdown-timeout) and closes the log; a second signal exits at once.")
