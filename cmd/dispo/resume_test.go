@@ -99,3 +99,21 @@ func TestServeResumesProjections(t *testing.T) {
 		t.Fatalf("a snapshot of another log was used:\n%s", logs)
 	}
 }
+
+// A kill while the projections were being saved leaves their temporary
+// file behind; each crash left one more. The next start removes them.
+func TestServeRemovesSnapshotsLeftHalfWritten(t *testing.T) {
+	data := t.TempDir()
+	mustDispo(t, "import", "--data", data, fixtures+"seed-77.jsonl")
+	left := filepath.Join(data, ".projections-123456")
+	if err := os.WriteFile(left, []byte("half a snapshot"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startStop(t, data)
+	if _, err := os.Stat(left); !os.IsNotExist(err) {
+		t.Fatalf("the half-written snapshot is still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "projections.snap")); err != nil {
+		t.Fatalf("the snapshot itself: %v", err)
+	}
+}

@@ -198,6 +198,7 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 		return err
 	}
 	defer admin.Close()
+	removeHalfSaved(c.data, logger)
 	var backup func(io.Writer) (int64, error)
 	if b, ok := log.(interface {
 		Backup(io.Writer) (int64, error)
@@ -424,9 +425,24 @@ func resumeProjections(ctx context.Context, path string, log servedLog, logger *
 	return live
 }
 
+// halfSaved names the temporary files of saveProjections.
+const halfSaved = ".projections-*"
+
+// removeHalfSaved removes the temporary files of saves a crash cut short:
+// each kill during a save would leave one more. Called once this server
+// holds the admin socket of data: no other server is saving there.
+func removeHalfSaved(data string, logger *slog.Logger) {
+	left, _ := filepath.Glob(filepath.Join(data, halfSaved))
+	for _, f := range left {
+		if err := os.Remove(f); err != nil {
+			logger.Warn("removing a half-saved projections snapshot", "path", f, "err", err)
+		}
+	}
+}
+
 // saveProjections writes the projections to path, whole or not at all.
 func saveProjections(path string, live *projections.Live) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".projections-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), halfSaved)
 	if err != nil {
 		return err
 	}
