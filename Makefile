@@ -47,6 +47,7 @@ crash:
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeRecord -fuzztime=$(FUZZTIME) ./adapters/boltlog/
+	$(GO) test -run='^$$' -fuzz=FuzzDamagedFile -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./adapters/boltlog/
 	$(GO) test -run='^$$' -fuzz=FuzzUnmarshal -fuzztime=$(FUZZTIME) ./adapters/jsonl/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeEvent -fuzztime=$(FUZZTIME) ./domain/
 	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./adapters/userfile/

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -131,6 +132,8 @@ func encodePart(q domain.AppendRequest) (part, error) {
 // a lone appender pays no added delay (bbolt's own Batch waits for a timer).
 func (l *Log) commitLoop() {
 	defer close(l.finished)
+	// A leaf page only read now may be damaged: see update.
+	debug.SetPanicOnFault(true)
 	var group []*appendReq
 	for {
 		group = group[:0]
@@ -190,7 +193,7 @@ func (l *Log) commit(group []*appendReq) {
 	var refused error // an atomic request's refusal, which rolls its transaction back
 	overlay := make(map[string]head)
 	checkpointed := false
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err := l.update(func(tx *bolt.Tx) error {
 		w := writer{events: tx.Bucket(bucketEvents), ids: tx.Bucket(bucketIDs), heads: &l.heads, overlay: overlay, dec: newDecoder()}
 		// Positions only grow: full pages halve the pages a commit writes.
 		w.events.FillPercent = 1.0
@@ -258,6 +261,20 @@ func (l *Log) commit(group []*appendReq) {
 	for _, r := range group {
 		close(r.done)
 	}
+}
+
+// update runs fn in a write transaction. The checks at open read the
+// branch pages, not every leaf: a damaged leaf met by the writer makes
+// bbolt fail an assertion or the mapping fault, which become ErrDamaged
+// and stop appends, as in view.
+func (l *Log) update(fn func(*bolt.Tx) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %s: %v", ErrDamaged, l.db.Path(), r)
+			l.damaged.Store(true)
+		}
+	}()
+	return l.db.Update(fn)
 }
 
 // noRoom tells a commit that failed for want of space: the disk or the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -101,7 +102,7 @@ func damageBases(t *testing.T, dir string) (clean, crashed []byte) {
 func damage(rng *rand.Rand, data []byte) (how string, cut int) {
 	const page = 4096
 	pages := len(data) / page
-	switch rng.IntN(6) {
+	switch rng.IntN(7) {
 	case 0, 1:
 		n := 1 + rng.IntN(8)
 		for range n {
@@ -122,6 +123,22 @@ func damage(rng *rand.Rand, data []byte) (how string, cut int) {
 		off := p*page + rng.IntN(16)
 		data[off] ^= byte(1 + rng.IntN(255))
 		return fmt.Sprintf("header of page %d flipped at byte %d", p, off%page), len(data)
+	case 5:
+		// A branch's child pointer turned back to the branch itself: a
+		// cycle, which sent bbolt's cursor round forever (found by fuzzing).
+		var branches []int
+		for p := 2; p < pages; p++ {
+			if binary.NativeEndian.Uint16(data[p*page+8:]) == 0x01 && binary.NativeEndian.Uint64(data[p*page:]) == uint64(p) {
+				branches = append(branches, p)
+			}
+		}
+		if len(branches) == 0 {
+			return "no branch page to damage", len(data)
+		}
+		p := branches[rng.IntN(len(branches))]
+		// Its first child: the cursor's first descent never ends.
+		binary.NativeEndian.PutUint64(data[p*page+16+8:], uint64(p))
+		return fmt.Sprintf("a child of branch page %d pointed back to it", p), len(data)
 	default:
 		n := rng.IntN(len(data))
 		return fmt.Sprintf("cut at %d of %d bytes", n, len(data)), n

@@ -81,11 +81,11 @@ type Log struct {
 // log, or is damaged, is refused with an error wrapping ErrNotEventLog or
 // ErrDamaged; nothing is written to it.
 //
-// Every open checks the meta page, the file's length and the synced
-// freelist; an open for writing after an unclean stop (no freelist synced
-// by Close) walks every page first, because bbolt is about to walk them
-// itself to rebuild the freelist, in a goroutine that would crash the
-// process on a damaged page.
+// Every open checks the meta page, the file's length, the synced freelist
+// and the branch pages (see checkSkeleton); an open after an unclean stop
+// (no freelist synced by Close) walks every page first, because bbolt is
+// about to walk them itself to rebuild the freelist, in a goroutine that
+// would crash the process on a damaged page.
 func Open(path string, opts Options) (l *Log, err error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = time.Second
@@ -110,7 +110,7 @@ func Open(path string, opts Options) (l *Log, err error) {
 	case statErr != nil:
 		return nil, fmt.Errorf("boltlog: %w", statErr)
 	}
-	if err := precheck(path, !opts.ReadOnly); err != nil {
+	if err := precheck(path); err != nil {
 		return nil, err
 	}
 	// The checks above make bbolt's assertions hold; this is the backstop
@@ -150,16 +150,22 @@ func Open(path string, opts Options) (l *Log, err error) {
 }
 
 // precheck runs the page checks Open needs before bbolt maps the file:
-// the cheap ones, and the full walk when writing after an unclean stop.
+// after a clean stop the skeleton (checkSkeleton), after an unclean one
+// every page, since bbolt is about to walk them all to rebuild the
+// freelist, and its freelist no longer tells a stale page from a live one.
 // Another process may hold the file: reading it is harmless.
-func precheck(path string, writing bool) error {
+func precheck(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("boltlog: %w", err)
 	}
 	defer f.Close()
 	m, err := cheapCheck(f)
-	if err == nil && writing && !m.cleanlyClosed() {
+	switch {
+	case err != nil:
+	case m.cleanlyClosed():
+		_, err = checkSkeleton(f)
+	default:
 		_, err = checkPages(f)
 	}
 	if err != nil {
@@ -288,7 +294,7 @@ func (l *Log) Close() error {
 		// the stop as clean, and the next Open reads the freelist instead of
 		// walking every page (see Open). A damaged log is left as it is.
 		l.db.NoFreelistSync = false
-		err = l.db.Update(func(tx *bolt.Tx) error {
+		err = l.update(func(tx *bolt.Tx) error {
 			if len(l.dirty) == 0 {
 				return nil
 			}
