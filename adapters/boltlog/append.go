@@ -182,9 +182,9 @@ func (l *Log) drain() {
 }
 
 func (l *Log) commit(group []*appendReq) {
-	if l.damaged.Load() {
+	if why := l.stopped.Load(); why != nil {
 		for _, r := range group {
-			r.err = fmt.Errorf("%w: %s: appends stopped: a read found the file damaged (run dispo verify)", ErrDamaged, l.db.Path())
+			r.err = &StoppedError{*why}
 			close(r.done)
 		}
 		return
@@ -194,6 +194,11 @@ func (l *Log) commit(group []*appendReq) {
 	overlay := make(map[string]head)
 	checkpointed := false
 	err := l.update(func(tx *bolt.Tx) error {
+		if l.marked { // the file is open again: no longer cleanly closed
+			if err := tx.Bucket(bucketMeta).Delete(keyClosed); err != nil {
+				return err
+			}
+		}
 		w := writer{events: tx.Bucket(bucketEvents), ids: tx.Bucket(bucketIDs), heads: &l.heads, overlay: overlay, dec: newDecoder()}
 		// Positions only grow: full pages halve the pages a commit writes.
 		w.events.FillPercent = 1.0
@@ -245,7 +250,20 @@ func (l *Log) commit(group []*appendReq) {
 			r.results = nil
 		}
 	}
+	if err != nil && refused == nil {
+		// bbolt reports a commit failed even when the failure (a sync) came
+		// after it wrote its meta page: readers may then see the commit
+		// while the heads here do not, and the next append would reuse
+		// their revisions. If the head moved, appends stop until the log is
+		// opened again, which folds the heads from the file.
+		var seq uint64
+		verr := l.view(func(tx *bolt.Tx) error { seq = tx.Bucket(bucketEvents).Sequence(); return nil })
+		if verr != nil || seq != l.head.Load() {
+			l.stop(fmt.Errorf("a commit failed after it may have been written (%v): restart to fold it", err))
+		}
+	}
 	if err == nil {
+		l.marked = false
 		l.heads.merge(overlay)
 		if checkpointed {
 			clear(l.dirty)
@@ -268,11 +286,12 @@ func (l *Log) commit(group []*appendReq) {
 // bbolt fail an assertion or the mapping fault, which become ErrDamaged
 // and stop appends, as in view.
 func (l *Log) update(fn func(*bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %s: %v", ErrDamaged, l.db.Path(), r)
-			l.damaged.Store(true)
 		}
+		err = l.damage(err)
 	}()
 	return l.db.Update(fn)
 }

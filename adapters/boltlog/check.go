@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
+	"time"
 
 	"dispo/domain"
 	bolt "go.etcd.io/bbolt"
@@ -23,9 +23,11 @@ type CheckResult struct {
 // read, so they never report on a file they cannot trust.
 func Check(path string) (CheckResult, error) {
 	var res CheckResult
-	f, err := os.Open(path)
+	// Locked like a reader, so that no writer changes the file under the
+	// walk (which would read as damage).
+	f, err := lockFile(path, true, time.Second)
 	if err != nil {
-		return res, fmt.Errorf("boltlog: %w", err)
+		return res, err
 	}
 	m, err := checkPages(f)
 	f.Close()
@@ -58,10 +60,10 @@ func Check(path string) (CheckResult, error) {
 		want := uint64(1)
 		c := events.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			pos := binary.BigEndian.Uint64(k)
-			if len(k) != 8 || pos != want {
+			if len(k) != 8 || binary.BigEndian.Uint64(k) != want {
 				return damaged("position %d missing", want)
 			}
+			pos := want
 			if err := dec.decode(pos, v, &env); err != nil {
 				return damaged("%v", err)
 			}

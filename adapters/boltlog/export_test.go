@@ -18,5 +18,5 @@ func CleanlyClosed(path string) (bool, error) {
 	}
 	defer f.Close()
 	m, err := cheapCheck(f)
-	return m.cleanlyClosed(), err
+	return err == nil && cleanMark(f, m), err
 }

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"dispo/domain"
@@ -25,6 +26,7 @@ var (
 	bucketIDs    = []byte("ids")
 	keyFormat    = []byte("format")
 	keyHeadsAt   = []byte("heads_at")
+	keyClosed    = []byte("closed")           // set by Close, removed by the first commit after an open
 	formatValue  = []byte("dispo-eventlog/2") // 2: records carry the hash chain
 )
 
@@ -59,10 +61,14 @@ type Log struct {
 
 	head    atomic.Uint64 // last committed position
 	commits atomic.Uint64
-	// damaged: a read met a damaged page or record. The log then takes no
-	// more appends and Close writes nothing, leaving the file for inspection.
-	damaged atomic.Bool
-	heads   heads
+	// stopped: why appends stopped, if they did: a read or the writer met
+	// damage, or a commit failed after bbolt may have written its meta page.
+	// Close then writes nothing, leaving the file for inspection or a restart.
+	stopped atomic.Pointer[error]
+	// marked: the file carries the clean-close mark (keyClosed), which the
+	// next commit removes. The committer's own.
+	marked bool
+	heads  heads
 	// The committer's own: streams whose head moved since the last
 	// checkpoint, and the position that checkpoint covers.
 	dirty        map[string]struct{}
@@ -81,11 +87,11 @@ type Log struct {
 // log, or is damaged, is refused with an error wrapping ErrNotEventLog or
 // ErrDamaged; nothing is written to it.
 //
-// Every open checks the meta page, the file's length, the synced freelist
-// and the branch pages (see checkSkeleton); an open after an unclean stop
-// (no freelist synced by Close) walks every page first, because bbolt is
-// about to walk them itself to rebuild the freelist, in a goroutine that
-// would crash the process on a damaged page.
+// The file is locked first (shared for reading, exclusive for writing) and
+// checked before bbolt maps it: after a clean stop (Close marks the file,
+// the next commit removes the mark) the meta page, the freelist and the
+// skeleton of the trees (checkSkeleton); after an unclean one, or on a
+// file without the mark, every page (checkPages).
 func Open(path string, opts Options) (l *Log, err error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = time.Second
@@ -110,20 +116,39 @@ func Open(path string, opts Options) (l *Log, err error) {
 	case statErr != nil:
 		return nil, fmt.Errorf("boltlog: %w", statErr)
 	}
-	if err := precheck(path); err != nil {
+	f, err := lockFile(path, opts.ReadOnly, opts.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	handed := false
+	defer func() {
+		if !handed {
+			f.Close()
+		}
+	}()
+	if err := precheck(f, path); err != nil {
 		return nil, err
 	}
 	// The checks above make bbolt's assertions hold; this is the backstop
 	// for what they cannot see.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			l, err = nil, fmt.Errorf("%w: %s: %v", ErrDamaged, path, r)
 		}
 	}()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        opts.LockTimeout,
-		ReadOnly:       opts.ReadOnly,
-		NoFreelistSync: true, // append-only: rebuilding the freelist at open is cheaper than syncing it per commit
+		Timeout:  opts.LockTimeout,
+		ReadOnly: opts.ReadOnly,
+		// The file checked and locked above is the one bbolt maps: its
+		// flock on the same open file converts our lock, with no window
+		// for another process between the check and the open.
+		OpenFile: func(string, int, os.FileMode) (*os.File, error) { handed = true; return f, nil },
+		// The freelist is synced with every commit (one page, for an
+		// append-only log): bbolt otherwise rebuilds it, at an open and at
+		// every rolled-back commit, by walking every page in a goroutine
+		// that a damaged page kills the process from.
+		NoFreelistSync: false,
 		FreelistType:   bolt.FreelistMapType,
 	})
 	switch {
@@ -149,21 +174,15 @@ func Open(path string, opts Options) (l *Log, err error) {
 	return l, nil
 }
 
-// precheck runs the page checks Open needs before bbolt maps the file:
-// after a clean stop the skeleton (checkSkeleton), after an unclean one
-// every page, since bbolt is about to walk them all to rebuild the
-// freelist, and its freelist no longer tells a stale page from a live one.
-// Another process may hold the file: reading it is harmless.
-func precheck(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("boltlog: %w", err)
-	}
-	defer f.Close()
+// precheck runs the page checks Open needs before bbolt maps the file f
+// (locked): the skeleton after a clean stop, every page otherwise, since
+// a crash is when a page is most likely to be half written, and a log
+// written before the freelist was synced has bbolt walk them all at open.
+func precheck(f *os.File, path string) error {
 	m, err := cheapCheck(f)
 	switch {
 	case err != nil:
-	case m.cleanlyClosed():
+	case m.freelist != noFreelist && cleanMark(f, m):
 		_, err = checkSkeleton(f)
 	default:
 		_, err = checkPages(f)
@@ -172,6 +191,34 @@ func precheck(path string) error {
 		return fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
 	}
 	return nil
+}
+
+// lockFile opens path and takes its lock, shared for reading, exclusive
+// for writing, waiting up to timeout for another process to let go.
+func lockFile(path string, readOnly bool, timeout time.Duration) (*os.File, error) {
+	flag, how := os.O_RDWR, syscall.LOCK_EX
+	if readOnly {
+		flag, how = os.O_RDONLY, syscall.LOCK_SH
+	}
+	f, err := os.OpenFile(path, flag, 0)
+	if err != nil {
+		return nil, fmt.Errorf("boltlog: %w", err)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+		switch {
+		case err == nil:
+			return f, nil
+		case !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR):
+			f.Close()
+			return nil, fmt.Errorf("boltlog: lock %s: %w", path, err)
+		case time.Now().After(deadline):
+			f.Close()
+			return nil, fmt.Errorf("%w: %s", ErrLocked, path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // create makes a new, empty log at path, whole or not at all: it is built
@@ -187,7 +234,7 @@ func create(path string) error {
 	name := tmp.Name()
 	tmp.Close()
 	defer os.Remove(name)
-	db, err := bolt.Open(name, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: false, FreelistType: bolt.FreelistMapType})
+	db, err := bolt.Open(name, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return fmt.Errorf("boltlog: create %s: %w", path, err)
 	}
@@ -197,6 +244,9 @@ func create(path string) error {
 			return err
 		}
 		if err := meta.Put(keyFormat, formatValue); err != nil {
+			return err
+		}
+		if err := meta.Put(keyClosed, []byte{1}); err != nil {
 			return err
 		}
 		for _, b := range [][]byte{bucketEvents, bucketHeads, bucketIDs} {
@@ -258,6 +308,7 @@ func (l *Log) init() error {
 		}
 		l.heads.m, l.checkpointed, l.dirty = m, at, folded
 		l.head.Store(seq)
+		l.marked = meta.Get(keyClosed) != nil
 		return nil
 	}
 	return l.view(check)
@@ -288,13 +339,15 @@ func (l *Log) Close() error {
 	close(l.quit)
 	<-l.finished
 	var err error
-	if !l.opts.ReadOnly && !l.damaged.Load() {
+	if !l.opts.ReadOnly && l.stopped.Load() == nil {
 		// The last commit writes the checkpoint, sparing the next Open the
-		// rescan of what followed the last one, and the freelist: that marks
-		// the stop as clean, and the next Open reads the freelist instead of
-		// walking every page (see Open). A damaged log is left as it is.
-		l.db.NoFreelistSync = false
+		// rescan of what followed the last one, and the clean-close mark,
+		// sparing it the walk of every page (see Open). A log whose appends
+		// stopped is left as it is.
 		err = l.update(func(tx *bolt.Tx) error {
+			if err := tx.Bucket(bucketMeta).Put(keyClosed, []byte{1}); err != nil {
+				return err
+			}
 			if len(l.dirty) == 0 {
 				return nil
 			}
@@ -349,12 +402,31 @@ func (l *Log) view(fn func(*bolt.Tx) error) (err error) {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %s: %v", ErrDamaged, l.db.Path(), r)
 		}
-		if errors.Is(err, errCorrupt) && !errors.Is(err, ErrDamaged) {
-			err = fmt.Errorf("%w: %s: %w", ErrDamaged, l.db.Path(), err)
-		}
-		if errors.Is(err, ErrDamaged) {
-			l.damaged.Store(true)
-		}
+		err = l.damage(err)
 	}()
 	return l.db.View(fn)
 }
+
+// damage names the file in an error that says it is damaged, and stops
+// appends: a damaged log is left for inspection.
+func (l *Log) damage(err error) error {
+	if errors.Is(err, errCorrupt) && !errors.Is(err, ErrDamaged) {
+		err = fmt.Errorf("%w: %s: %w", ErrDamaged, l.db.Path(), err)
+	}
+	if errors.Is(err, ErrDamaged) {
+		l.stop(fmt.Errorf("the file was found damaged (%w); run dispo verify", err))
+	}
+	return err
+}
+
+// stop stops appends for good (until the log is opened again), keeping
+// the first reason.
+func (l *Log) stop(why error) { l.stopped.CompareAndSwap(nil, &why) }
+
+// StoppedError is the refusal of an append once appends stopped. It is
+// Unavailable: the request was fine and may succeed after a restart.
+type StoppedError struct{ Cause error }
+
+func (e *StoppedError) Error() string     { return "boltlog: appends stopped: " + e.Cause.Error() }
+func (e *StoppedError) Unwrap() error     { return e.Cause }
+func (e *StoppedError) Unavailable() bool { return true }

@@ -28,6 +28,10 @@ const (
 	boltVersion    = 2
 	noFreelist     = ^uint64(0)
 	maxTreeDepth   = 64
+	// maxPageBytes bounds what one page may span with its overflow pages:
+	// a record is at most a few hundred KiB, so more is damage, and reading
+	// it would allocate what the damage says.
+	maxPageBytes = 16 << 20
 
 	branchFlag   = 0x01
 	leafFlag     = 0x02
@@ -48,11 +52,10 @@ type boltMeta struct {
 	txid     uint64
 }
 
-// cleanlyClosed: the log's Close writes the freelist with its last commit
-// and no other commit does, so a synced freelist marks a clean stop.
-func (m boltMeta) cleanlyClosed() bool { return m.freelist != noFreelist }
-
-// readMeta returns the newest valid meta page of f, as bbolt picks it.
+// readMeta returns the meta page bbolt will use, found as bbolt finds it
+// (DB.getPageSize, DB.meta): the page size from meta page 0, or else from
+// the first valid meta page at 1 KiB, 2 KiB...; then the newer valid one of
+// pages 0 and 1 at that size.
 func readMeta(f io.ReaderAt, size int64) (boltMeta, error) {
 	read := func(off int64) (boltMeta, bool) {
 		buf := make([]byte, pageHeaderSize+metaSize)
@@ -62,22 +65,31 @@ func readMeta(f io.ReaderAt, size int64) (boltMeta, error) {
 		m := buf[pageHeaderSize:]
 		h := fnv.New64a()
 		h.Write(m[:56])
-		if ne.Uint16(buf[8:]) != metaFlag || ne.Uint32(m) != boltMagic || ne.Uint32(m[4:]) != boltVersion || ne.Uint64(m[56:]) != h.Sum64() {
+		if ne.Uint32(m) != boltMagic || ne.Uint32(m[4:]) != boltVersion || ne.Uint64(m[56:]) != h.Sum64() {
 			return boltMeta{}, false
 		}
 		return boltMeta{pageSize: uint64(ne.Uint32(m[8:])), root: ne.Uint64(m[16:]), freelist: ne.Uint64(m[32:]),
 			hwm: ne.Uint64(m[40:]), txid: ne.Uint64(m[48:])}, true
 	}
-	var best boltMeta
-	found := false
-	consider := func(off int64) {
-		if m, ok := read(off); ok && (!found || m.txid > best.txid) {
-			best, found = m, true
+	var ps uint64
+	if m, ok := read(0); ok {
+		ps = m.pageSize
+	} else {
+		for pos := int64(1024); pos <= 1024<<14 && pos < size-1024; pos <<= 1 {
+			if m, ok := read(pos); ok {
+				ps = m.pageSize
+				break
+			}
 		}
 	}
-	consider(0)
-	for ps := int64(1024); ps <= 65536; ps *= 2 {
-		consider(ps)
+	var best boltMeta
+	found := false
+	if ps >= 512 && ps <= 1<<16 && ps&(ps-1) == 0 {
+		for _, off := range []int64{0, int64(ps)} {
+			if m, ok := read(off); ok && m.pageSize == ps && (!found || m.txid > best.txid) {
+				best, found = m, true
+			}
+		}
 	}
 	switch {
 	case !found:
@@ -106,12 +118,51 @@ func cheapCheck(f *os.File) (boltMeta, error) {
 		return m, err
 	}
 	w := &pageWalk{f: f, meta: m, seen: make([]uint64, (m.hwm+63)/64)}
-	if m.cleanlyClosed() {
+	if m.freelist != noFreelist {
 		if _, err := w.freelist(); err != nil {
 			return m, err
 		}
 	}
 	return m, nil
+}
+
+// cleanMark reports whether the log's meta bucket holds the clean-close
+// mark (keyClosed). It reads the root bucket's page and the meta bucket
+// (inline, or its own leaf); anything unexpected is "no": the full walk
+// then says what is wrong.
+func cleanMark(f io.ReaderAt, m boltMeta) bool {
+	w := &pageWalk{f: f, meta: m}
+	leafElements := func(id uint64, p []byte) []element {
+		if len(p) < pageHeaderSize || ne.Uint16(p[8:]) != leafFlag {
+			return nil
+		}
+		es, err := elements(id, p, int(ne.Uint16(p[10:])), true)
+		if err != nil {
+			return nil
+		}
+		return es
+	}
+	root, err := w.page(m.root)
+	if err != nil {
+		return false
+	}
+	for _, e := range leafElements(m.root, bytes.Clone(root)) {
+		if !e.bucket || !bytes.Equal(e.key, bucketMeta) || len(e.value) < bucketHdrSize {
+			continue
+		}
+		var inner []element
+		if id := ne.Uint64(e.value); id == 0 {
+			inner = leafElements(m.root, e.value[bucketHdrSize:])
+		} else if p, err := w.page(id); err == nil {
+			inner = leafElements(id, p)
+		}
+		for _, ie := range inner {
+			if !ie.bucket && bytes.Equal(ie.key, keyClosed) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checkPages walks every page reachable from the newest meta page of f:
@@ -121,15 +172,15 @@ func cheapCheck(f *os.File) (boltMeta, error) {
 func checkPages(f *os.File) (boltMeta, error) { return walkPages(f, false) }
 
 // checkSkeleton is the walk of every open of a cleanly closed file: the
-// same checks, but of the branch pages only, and of the leaves of the
-// top-level bucket (which name the others). A leaf of the events, heads or
-// ids bucket is only counted where its parent points: in range, referenced
-// once, neither free nor a branch page. What it guards against is what no
-// recover can catch: a damaged child pointer that makes a tree a cycle,
-// which sends bbolt's cursor round forever. Damage inside a leaf is met
-// when it is read, as an assertion or a fault that the reads turn into
-// ErrDamaged. The branch pages are about 1 % of a log's pages, so a warm
-// restart stays fast.
+// same checks, but of the branch pages in full, of the leaves of the
+// top-level bucket (which name the others), and of every other leaf's
+// header only: a leaf where its parent says, its overflow pages claimed,
+// none of them free. What it guards against is what no recover can catch:
+// a damaged child pointer that makes a tree a cycle, which sends bbolt's
+// cursor round forever, and a freelist that would hand out a live page.
+// Damage inside a leaf is met when it is read, as an assertion or a fault
+// that the reads and the writer turn into ErrDamaged. It reads 16 bytes
+// of most pages instead of all of them.
 func checkSkeleton(f *os.File) (boltMeta, error) { return walkPages(f, true) }
 
 func walkPages(f *os.File, skeleton bool) (boltMeta, error) {
@@ -148,7 +199,7 @@ func walkPages(f *os.File, skeleton bool) (boltMeta, error) {
 	w.mark(0)
 	w.mark(1)
 	var free map[uint64]bool
-	if m.cleanlyClosed() {
+	if m.freelist != noFreelist {
 		if free, err = w.freelist(); err != nil {
 			return m, err
 		}
@@ -160,7 +211,7 @@ func walkPages(f *os.File, skeleton bool) (boltMeta, error) {
 		switch {
 		case w.marked(id) && free[id]:
 			return m, fmt.Errorf("page %d: in use and free", id)
-		case m.cleanlyClosed() && !skeleton && !w.marked(id) && !free[id]:
+		case m.freelist != noFreelist && !skeleton && !w.marked(id) && !free[id]:
 			return m, fmt.Errorf("page %d: neither in use nor free", id)
 		}
 	}
@@ -197,12 +248,18 @@ func (w *pageWalk) page(id uint64) ([]byte, error) {
 		return nil, fmt.Errorf("page %d: %d overflow pages run past the %d pages in use", id, overflow, w.meta.hwm)
 	}
 	n := (overflow + 1) * ps
+	if n > maxPageBytes {
+		return nil, fmt.Errorf("page %d: %d overflow pages, more than any record needs", id, overflow)
+	}
 	if uint64(cap(w.buf)) < n {
 		w.buf = make([]byte, n)
 	}
 	b := w.buf[:n]
 	if _, err := w.f.ReadAt(b, int64(id*ps)); err != nil {
 		return nil, fmt.Errorf("page %d: %v", id, err)
+	}
+	if !bytes.Equal(b[:pageHeaderSize], hdr[:]) {
+		return nil, fmt.Errorf("page %d changed while it was read", id)
 	}
 	return b, nil
 }
@@ -257,14 +314,25 @@ func (w *pageWalk) tree(id uint64, lo, hi []byte, depth, leafAt int, bucketRoot 
 		return fmt.Errorf("page %d: tree deeper than %d", id, maxTreeDepth)
 	}
 	if depth == leafAt {
+		// Only the header: it is a leaf, where its parent says, and its
+		// overflow pages are claimed, so the freelist cannot hand them out.
 		if id < 2 || id >= w.meta.hwm {
 			return fmt.Errorf("page %d out of range [2, %d)", id, w.meta.hwm)
 		}
-		if w.marked(id) {
-			return fmt.Errorf("page %d: referenced twice", id)
+		var hdr [pageHeaderSize]byte
+		if _, err := w.f.ReadAt(hdr[:], int64(id*w.meta.pageSize)); err != nil {
+			return fmt.Errorf("page %d: %v", id, err)
 		}
-		w.mark(id)
-		return nil
+		overflow := uint64(ne.Uint32(hdr[12:]))
+		switch {
+		case ne.Uint64(hdr[:]) != id:
+			return fmt.Errorf("page %d: its header says page %d", id, ne.Uint64(hdr[:]))
+		case ne.Uint16(hdr[8:]) != leafFlag:
+			return fmt.Errorf("page %d: flags %#x where a leaf page is expected", id, ne.Uint16(hdr[8:]))
+		case overflow >= w.meta.hwm-id || (overflow+1)*w.meta.pageSize > maxPageBytes:
+			return fmt.Errorf("page %d: %d overflow pages", id, overflow)
+		}
+		return w.claim(id, hdr[:])
 	}
 	p, err := w.page(id)
 	if err != nil {

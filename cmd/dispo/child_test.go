@@ -58,9 +58,11 @@ func startChild(logPath string, args ...string) (*child, error) {
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
+		told := false
 		for sc.Scan() {
-			if m := servingURL.FindStringSubmatch(sc.Text()); m != nil && c.base == "" {
+			if m := servingURL.FindStringSubmatch(sc.Text()); m != nil && !told {
 				found <- m[1]
+				told = true
 			}
 		}
 		io.Copy(io.Discard, out)

@@ -87,7 +87,13 @@ func serveDamaged(t *testing.T, how, dir string) {
 		}
 		return
 	}
-	defer c.stop(10 * time.Second)
+	defer func() {
+		err := c.stop(10 * time.Second)
+		b, _ := os.ReadFile(logPath)
+		if err != nil || strings.Contains(string(b), "panic") || strings.Contains(string(b), "fatal error") {
+			t.Errorf("%s: serve did not stop cleanly (%v):\n%s", how, err, b)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	for ctx.Err() == nil {
