@@ -33,7 +33,7 @@ bench:
 # The long campaigns (make test runs a few dozen trials of each): a served
 # log killed TRIALS times under 16 clients on the embedded log, ESDB_TRIALS
 # times on the EventStoreDB stand-in (each trial there re-reads the whole
-# store through gRPC: 300 take about 20 min), every acknowledged command
+# store through gRPC: 300 take about 32 min), every acknowledged command
 # checked after each restart; and TRIALS damaged files through every
 # reader. The figures land in crash-report/; docs/RELIABILITY.md keeps the
 # last campaign's.
