@@ -281,20 +281,10 @@ func (l *Log) commit(group []*appendReq) {
 	}
 }
 
-// update runs fn in a write transaction. The checks at open read the
-// branch pages, not every leaf: a damaged leaf met by the writer makes
-// bbolt fail an assertion or the mapping fault, which become ErrDamaged
-// and stop appends, as in view.
-func (l *Log) update(fn func(*bolt.Tx) error) (err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %s: %v", ErrDamaged, l.db.Path(), r)
-		}
-		err = l.damage(err)
-	}()
-	return l.db.Update(fn)
-}
+// update runs fn in a write transaction, guarded as view is: the checks
+// at open read only the headers of most leaves, and a damaged leaf met by
+// the writer stops appends instead of the process.
+func (l *Log) update(fn func(*bolt.Tx) error) error { return l.guarded(l.db.Update, fn) }
 
 // noRoom tells a commit that failed for want of space: the disk or the
 // quota is full, or the file reached its size limit.

@@ -90,7 +90,7 @@ type Log struct {
 // The file is locked first (shared for reading, exclusive for writing) and
 // checked before bbolt maps it: after a clean stop (Close marks the file,
 // the next commit removes the mark) the meta page, the freelist and the
-// skeleton of the trees (checkSkeleton); after an unclean one, or on a
+// skeleton of the trees (walkPages); after an unclean one, or on a
 // file without the mark, every page (checkPages).
 func Open(path string, opts Options) (l *Log, err error) {
 	if opts.LockTimeout <= 0 {
@@ -180,12 +180,8 @@ func Open(path string, opts Options) (l *Log, err error) {
 // written before the freelist was synced has bbolt walk them all at open.
 func precheck(f *os.File, path string) error {
 	m, err := cheapCheck(f)
-	switch {
-	case err != nil:
-	case m.freelist != noFreelist && cleanMark(f, m):
-		_, err = checkSkeleton(f)
-	default:
-		_, err = checkPages(f)
+	if err == nil {
+		err = walkPages(f, m, m.freelist != noFreelist && cleanMark(f, m))
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
@@ -393,10 +389,14 @@ func (l *Log) Backup(w io.Writer) (int64, error) {
 	return n, err
 }
 
-// view runs fn in a read transaction. Damage the checks at open cannot see
-// (a record, a page reached only now) makes bbolt fail an assertion or the
-// mapping fault: both become ErrDamaged, and the log stops writing.
-func (l *Log) view(fn func(*bolt.Tx) error) (err error) {
+// view runs fn in a read transaction, guarded.
+func (l *Log) view(fn func(*bolt.Tx) error) error { return l.guarded(l.db.View, fn) }
+
+// guarded runs fn in a transaction of run (View or Update). Damage the
+// checks at open cannot see (a record, a page reached only now) makes bbolt
+// fail an assertion or the mapping fault: both become ErrDamaged, and the
+// log stops writing.
+func (l *Log) guarded(run func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
@@ -404,7 +404,7 @@ func (l *Log) view(fn func(*bolt.Tx) error) (err error) {
 		}
 		err = l.damage(err)
 	}()
-	return l.db.View(fn)
+	return run(fn)
 }
 
 // damage names the file in an error that says it is damaged, and stops

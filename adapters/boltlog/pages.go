@@ -169,53 +169,55 @@ func cleanMark(f io.ReaderAt, m boltMeta) bool {
 // each where its parent says, of the type it must be, its elements inside
 // it and in key order, no page twice, none freed and reachable, and (with
 // a synced freelist) every page either reachable or free.
-func checkPages(f *os.File) (boltMeta, error) { return walkPages(f, false) }
+func checkPages(f *os.File) (boltMeta, error) {
+	m, err := cheapCheck(f)
+	if err == nil {
+		err = walkPages(f, m, false)
+	}
+	return m, err
+}
 
-// checkSkeleton is the walk of every open of a cleanly closed file: the
-// same checks, but of the branch pages in full, of the leaves of the
+// walkPages walks a file whose meta page m passed cheapCheck: every page
+// (checkPages), or, at every open of a cleanly closed file, the skeleton:
+// the same checks, but of the branch pages in full, of the leaves of the
 // top-level bucket (which name the others), and of every other leaf's
 // header only: a leaf where its parent says, its overflow pages claimed,
-// none of them free. What it guards against is what no recover can catch:
-// a damaged child pointer that makes a tree a cycle, which sends bbolt's
-// cursor round forever, and a freelist that would hand out a live page.
-// Damage inside a leaf is met when it is read, as an assertion or a fault
-// that the reads and the writer turn into ErrDamaged. It reads 16 bytes
-// of most pages instead of all of them.
-func checkSkeleton(f *os.File) (boltMeta, error) { return walkPages(f, true) }
-
-func walkPages(f *os.File, skeleton bool) (boltMeta, error) {
-	m, err := cheapCheck(f)
-	if err != nil {
-		return m, err
-	}
+// none of them free. What the skeleton guards against is what no recover
+// can catch: a damaged child pointer that makes a tree a cycle, which
+// sends bbolt's cursor round forever, and a freelist that would hand out
+// a live page. Damage inside a leaf is met when it is read, as an
+// assertion or a fault that the reads and the writer turn into
+// ErrDamaged. It reads 16 bytes of most pages instead of all of them.
+func walkPages(f *os.File, m boltMeta, skeleton bool) error {
 	// bbolt's own check reads both meta pages, whichever it opened with.
 	for id := uint64(0); id < 2; id++ {
 		var hdr [pageHeaderSize]byte
 		if _, err := f.ReadAt(hdr[:], int64(id*m.pageSize)); err != nil || ne.Uint64(hdr[:]) != id || ne.Uint16(hdr[8:]) != metaFlag {
-			return m, fmt.Errorf("meta page %d: bad header", id)
+			return fmt.Errorf("meta page %d: bad header", id)
 		}
 	}
 	w := &pageWalk{f: f, meta: m, seen: make([]uint64, (m.hwm+63)/64), skeleton: skeleton}
 	w.mark(0)
 	w.mark(1)
 	var free map[uint64]bool
+	var err error
 	if m.freelist != noFreelist {
 		if free, err = w.freelist(); err != nil {
-			return m, err
+			return err
 		}
 	}
 	if err := w.tree(m.root, nil, nil, 0, -1, true); err != nil {
-		return m, err
+		return err
 	}
 	for id := uint64(2); id < m.hwm; id++ {
 		switch {
 		case w.marked(id) && free[id]:
-			return m, fmt.Errorf("page %d: in use and free", id)
+			return fmt.Errorf("page %d: in use and free", id)
 		case m.freelist != noFreelist && !skeleton && !w.marked(id) && !free[id]:
-			return m, fmt.Errorf("page %d: neither in use nor free", id)
+			return fmt.Errorf("page %d: neither in use nor free", id)
 		}
 	}
-	return m, nil
+	return nil
 }
 
 type pageWalk struct {
@@ -223,7 +225,7 @@ type pageWalk struct {
 	meta     boltMeta
 	seen     []uint64 // bit per page: referenced once already
 	buf      []byte
-	skeleton bool // see checkSkeleton
+	skeleton bool // see walkPages
 }
 
 func (w *pageWalk) marked(id uint64) bool { return w.seen[id/64]&(1<<(id%64)) != 0 }
@@ -308,7 +310,7 @@ func (w *pageWalk) freelist() (map[uint64]bool, error) {
 
 // tree checks the subtree at page id: keys in [lo, hi). bucketRoot: id is
 // a bucket's root page (may be an empty leaf). leafAt, if not -1, is the
-// depth of the tree's leaves, which are counted and not read (checkSkeleton).
+// depth of the tree's leaves, whose headers only are read (the skeleton walk).
 func (w *pageWalk) tree(id uint64, lo, hi []byte, depth, leafAt int, bucketRoot bool) error {
 	if depth > maxTreeDepth {
 		return fmt.Errorf("page %d: tree deeper than %d", id, maxTreeDepth)
