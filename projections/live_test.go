@@ -1,12 +1,10 @@
 package projections_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"iter"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"dispo/adapters/boltlog"
+	"dispo/adapters/eventlogtest"
 	"dispo/domain"
 	"dispo/projections"
 
@@ -457,25 +456,7 @@ func TestLiveNotReadyPastADamagedRecord(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	marker := []byte("marqueur-de-dommage")
-	if !bytes.Contains(data, marker) {
-		t.Fatal("record not found in the file")
-	}
-	for i := bytes.Index(data, marker); i >= 0; {
-		data[i] ^= 0x20 // every copy: copy-on-write leaves stale pages behind
-		j := bytes.Index(data[i+1:], marker)
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	eventlogtest.FlipEvery(t, path, "marqueur-de-dommage")
 	l, err = boltlog.Open(path, boltlog.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)

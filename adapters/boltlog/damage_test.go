@@ -117,26 +117,7 @@ func TestFlippedByteIsReportedNotPanicked(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Close()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Copy-on-write leaves stale copies of pages behind: damage them all.
-	marker := []byte("marker-correlation")
-	if bytes.Count(data, marker) == 0 {
-		t.Fatal("record not found in the file")
-	}
-	for off := 0; ; {
-		i := bytes.Index(data[off:], marker)
-		if i < 0 {
-			break
-		}
-		data[off+i] ^= 0x20
-		off += i + 1
-	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	eventlogtest.FlipEvery(t, path, "marker-correlation")
 	l = mustOpen(t, path, boltlog.Options{})
 	var n int
 	var readErr error

@@ -102,7 +102,7 @@ func TestDamagedLogIsLeftAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Close()
-	flipAll(t, path, "marker-correlation")
+	eventlogtest.FlipEvery(t, path, "marker-correlation")
 	before, _ := os.ReadFile(path)
 	l, err := boltlog.Open(path, boltlog.Options{})
 	if err != nil {
@@ -124,31 +124,6 @@ func TestDamagedLogIsLeftAlone(t *testing.T) {
 	after, _ := os.ReadFile(path)
 	if string(before) != string(after) {
 		t.Fatal("Close wrote to a damaged log")
-	}
-}
-
-// flipAll flips a bit of every copy of marker in the file (copy-on-write
-// leaves stale copies of pages behind).
-func flipAll(t *testing.T, path, marker string) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for off := 0; ; n++ {
-		i := strings.Index(string(data[off:]), marker)
-		if i < 0 {
-			break
-		}
-		data[off+i] ^= 0x20
-		off += i + 1
-	}
-	if n == 0 {
-		t.Fatalf("%q not in %s", marker, path)
-	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
 

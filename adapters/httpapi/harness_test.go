@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"dispo/adapters/boltlog"
+	"dispo/adapters/eventlogtest"
 	"dispo/adapters/fixturegen"
 	"dispo/adapters/httpapi"
 	"dispo/adapters/httpauth"
@@ -171,26 +171,8 @@ func appendDamaged(t *testing.T, log *boltlog.Log, path string) *boltlog.Log {
 	if err := log.Close(); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	marker := []byte(damageMarker)
-	if !bytes.Contains(data, marker) {
-		t.Fatal("damaged record not found in the file")
-	}
-	for i := bytes.Index(data, marker); i >= 0; {
-		data[i] ^= 0x20
-		j := bytes.Index(data[i+1:], marker)
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	log, err = boltlog.Open(path, boltlog.Options{ReadOnly: true})
+	eventlogtest.FlipEvery(t, path, damageMarker)
+	log, err := boltlog.Open(path, boltlog.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
