@@ -175,15 +175,6 @@ func newCrashRig(t *testing.T, seed uint64) *crashRig {
 	return r
 }
 
-func mustDispoIn(t *testing.T, stdin string, args ...string) string {
-	t.Helper()
-	code, out, errOut := dispo(t, stdin, args...)
-	if code != 0 {
-		t.Fatalf("dispo %s: exit %d\n%s", strings.Join(args, " "), code, errOut)
-	}
-	return out
-}
-
 func (r *crashRig) token(user string) string {
 	out := mustDispo(r.t, "users", "token", user, "--data", r.data)
 	return strings.TrimSpace(out)

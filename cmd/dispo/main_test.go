@@ -26,7 +26,13 @@ const fixtures = "../../eventlog-fixtures/"
 
 func mustDispo(t *testing.T, args ...string) string {
 	t.Helper()
-	code, out, errOut := dispo(t, "", args...)
+	return mustDispoIn(t, "", args...)
+}
+
+// mustDispoIn is mustDispo with stdin as standard input.
+func mustDispoIn(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	code, out, errOut := dispo(t, stdin, args...)
 	if code != 0 {
 		t.Fatalf("dispo %s: exit %d\n%s", strings.Join(args, " "), code, errOut)
 	}
