@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"reflect"
 	"time"
 )
 
@@ -13,27 +12,50 @@ type Closure struct {
 	Reopenable bool
 }
 
-// UnitState is a unit folded from its stream. The zero value is a unit that
-// does not exist yet (revision NoStreamRevision once Revision is asked).
+// UnitState is a unit folded from its stream: what the rules (rules.go)
+// judge the next event against. It is not what people read: the read model
+// (package projections) renders units, pools included. The zero value is a
+// unit that does not exist yet (revision NoStreamRevision).
 type UnitState struct {
 	registered     bool
+	retired        bool
 	unit           Unit
-	decl           AvailabilityDeclared
+	decl           AvailabilityDeclared // the last declaration, as corrected
+	declID         EventID              // its event, what a correction names
 	lastDeclaredAt time.Time
-	comment        string
-	closure        *Closure
-	pool           string
-	events         uint64
-	lastHash       Hash
+	// awaiting: reopened and not declared since, so decl is what was true
+	// before the closure.
+	awaiting  bool
+	comment   string
+	commentAt time.Time
+	closure   *Closure
+	pool      string
+	events    uint64
+	lastHash  Hash
 }
 
 func (s *UnitState) Registered() bool               { return s.registered }
+func (s *UnitState) Retired() bool                  { return s.retired }
 func (s *UnitState) Unit() Unit                     { return s.unit }
 func (s *UnitState) Declared() AvailabilityDeclared { return s.decl }
 func (s *UnitState) LastDeclaredAt() time.Time      { return s.lastDeclaredAt }
 func (s *UnitState) Comment() string                { return s.comment }
 func (s *UnitState) Pool() string                   { return s.pool }
-func (s *UnitState) IsClosed() bool                 { return s.closure != nil }
+
+// IsUnitClosed reports whether the unit is in indisponibilité totale (not
+// to be confused with its closed places, Declared().ClosedPlaces).
+func (s *UnitState) IsUnitClosed() bool { return s.closure != nil }
+
+// AwaitingDeclaration reports whether the unit reopened and has not declared
+// since: its last figures are those of before the closure.
+func (s *UnitState) AwaitingDeclaration() bool { return s.awaiting }
+
+// DeclarationID is the event id of the last declaration, zero if none: the
+// one a correction may name.
+func (s *UnitState) DeclarationID() EventID { return s.declID }
+
+// CommentAt is when the comment was set (zero without one).
+func (s *UnitState) CommentAt() time.Time { return s.commentAt }
 
 // LastHash is the Hash of the last event applied (zero before any, or when
 // that event was not chained): the PrevHash of the next append.
@@ -51,15 +73,6 @@ func (s *UnitState) Closure() (Closure, bool) {
 // before any event: the expected revision of the next append.
 func (s *UnitState) Revision() int64 { return int64(s.events) - 1 }
 
-// Available is the unit's own view of its available places: 0 while closed
-// (the national ROR rule: a closed service shows 0 available).
-func (s *UnitState) Available() int {
-	if s.closure != nil {
-		return 0
-	}
-	return s.decl.Available
-}
-
 // Apply folds one event of the unit's stream. Events are facts: Apply never
 // refuses one, so a stream always folds.
 func (s *UnitState) Apply(env *Envelope) {
@@ -72,38 +85,50 @@ func (s *UnitState) Apply(env *Envelope) {
 	case UnitDetailsChanged:
 		s.unit = e.Unit
 	case AvailabilityDeclared:
-		s.decl = e
-		s.lastDeclaredAt = env.RecordedAt
+		s.decl, s.declID, s.lastDeclaredAt, s.awaiting = e, env.ID, env.RecordedAt, false
+	case AvailabilityCorrected:
+		s.decl = AvailabilityDeclared{Available: e.Available, Installed: e.Installed, ClosedPlaces: e.ClosedPlaces}
 	case CommentSet:
-		s.comment = e.Text
+		s.comment, s.commentAt = e.Text, env.RecordedAt
 	case CommentCleared:
-		s.comment = ""
+		s.comment, s.commentAt = "", time.Time{}
 	case UnitClosed:
 		s.closure = &Closure{Reason: e.Reason, Start: e.Start, PlannedEnd: e.PlannedEnd, Reopenable: e.Reopenable}
-		s.decl.Available = 0
 	case UnitReopened:
+		s.closure, s.awaiting = nil, true
+	case ClosureCancelled:
 		s.closure = nil
 	case UnitPooled:
 		s.pool = e.Pool
 	case UnitUnpooled:
 		s.pool = ""
+	case UnitRetired:
+		s.retired = true
 	}
 }
 
-// Command is a request to change a unit. Decide validates it against the
-// unit's state and returns the events to append.
+// Command is a request to change a unit. Decide turns it into the events
+// it proposes and judges them by the rule book.
 type Command interface {
-	decide(s *UnitState, now time.Time) ([]Event, error)
+	// Name is the command's stable name (idempotency keys derive from it).
+	Name() string
 }
 
 type (
 	RegisterUnit        struct{ Unit Unit }
 	ChangeUnitDetails   struct{ Unit Unit }
 	DeclareAvailability struct {
-		Available, Installed, Closed int
+		Available, Installed, ClosedPlaces int
 		// Comment, if not nil, is set (or cleared when empty) with the
 		// declaration, in the same append: the "Mise à jour" form sends both.
 		Comment *string
+	}
+	// CorrectDeclaration corrects the unit's last declaration, named by
+	// its event id (DeclarationID).
+	CorrectDeclaration struct {
+		Corrects                           string
+		Available, Installed, ClosedPlaces int
+		Reason                             string
 	}
 	SetComment   struct{ Text string }
 	ClearComment struct{}
@@ -113,137 +138,138 @@ type (
 		PlannedEnd time.Time // zero means none
 		Reopenable bool
 	}
-	ReopenUnit struct{}
-	PoolUnit   struct{ Pool string }
-	UnpoolUnit struct{}
+	ReopenUnit    struct{}
+	CancelClosure struct{ Reason string }
+	RetireUnit    struct{ Reason string }
+	PoolUnit      struct{ Pool string }
+	UnpoolUnit    struct{}
 )
 
-// Decide returns the events cmd produces on state s at instant now, or a
-// *Error: ENotFound for an unknown unit, EUnitClosed for a declaration on a
-// closed unit (saisie bloquée), EConflict for a change that contradicts the
-// state, EInvalid for bad values, ECommentInvisible for a comment with
-// invisible characters. A nil state is a unit that does not exist.
+func (RegisterUnit) Name() string        { return "register" }
+func (ChangeUnitDetails) Name() string   { return "change_details" }
+func (DeclareAvailability) Name() string { return "declare" }
+func (CorrectDeclaration) Name() string  { return "correct_declaration" }
+func (SetComment) Name() string          { return "set_comment" }
+func (ClearComment) Name() string        { return "clear_comment" }
+func (CloseUnit) Name() string           { return "close" }
+func (ReopenUnit) Name() string          { return "reopen" }
+func (CancelClosure) Name() string       { return "cancel_closure" }
+func (RetireUnit) Name() string          { return "retire" }
+func (PoolUnit) Name() string            { return "pool" }
+func (UnpoolUnit) Name() string          { return "unpool" }
+
+// ActionOf is the habilitation a command needs; "" for a value that is not
+// one of the domain's commands (a pointer to one included), which Decide
+// refuses.
+func ActionOf(cmd Command) Action {
+	switch cmd.(type) {
+	case RegisterUnit, ChangeUnitDetails, PoolUnit, UnpoolUnit, CancelClosure, RetireUnit:
+		return ActAdminister
+	case CorrectDeclaration:
+		return ActCorrect
+	case DeclareAvailability, SetComment, ClearComment, CloseUnit, ReopenUnit:
+		return ActDeclare
+	}
+	return ""
+}
+
+// Decide returns the events cmd produces on state s at instant now, or the
+// rule book's refusal (see Admit for the codes). A nil state is a unit that
+// does not exist.
 func Decide(s *UnitState, cmd Command, now time.Time) ([]Event, error) {
 	if s == nil {
 		s = &UnitState{}
 	}
-	if cmd == nil {
-		return nil, Errorf(EInvalid, "no command")
+	now = now.UTC()
+	if ActionOf(cmd) == "" {
+		return nil, Errorf(EInvalid, "commande inconnue")
 	}
-	// The commands' methods have value receivers, so a pointer to a command
-	// is a Command too: decide it as the command it points to (a nil one
-	// would panic, and *RegisterUnit would not be seen as a registration).
-	if v := reflect.ValueOf(cmd); v.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			return nil, Errorf(EInvalid, "no command")
+	reg, registering := cmd.(RegisterUnit)
+	if !registering {
+		if err := exists(s, s.unit.ID); err != nil {
+			return nil, err
 		}
-		cmd = v.Elem().Interface().(Command)
 	}
-	if _, ok := cmd.(RegisterUnit); !ok && !s.registered {
-		return nil, Errorf(ENotFound, "unit not found")
-	}
-	evs, err := cmd.decide(s, now.UTC())
+	evs, err := propose(s, cmd, now)
 	if err != nil {
 		return nil, err
 	}
+	// The proposed events are judged as an import's would be, each on the
+	// state the previous one leaves: one rule book for both.
+	st := *s
+	stream := UnitStream(s.unit.ID)
+	if registering {
+		stream = UnitStream(reg.Unit.ID)
+	}
 	for _, e := range evs {
-		if err := e.Validate(); err != nil {
+		env := Envelope{Stream: stream, RecordedAt: now, Event: e}
+		if err := admit(&st, &env, true); err != nil {
 			return nil, err
 		}
-		if err := admitNew(e); err != nil {
-			return nil, err
-		}
+		st.Apply(&env)
 	}
 	return evs, nil
 }
 
-func one(e Event) ([]Event, error) { return []Event{e}, nil }
-
-func (c RegisterUnit) decide(s *UnitState, _ time.Time) ([]Event, error) {
-	if s.registered {
-		return nil, Errorf(EConflict, "unit %s is already registered", s.unit.ID)
+// propose turns a command into the events it asks for, leaving out what
+// would change nothing. It judges nothing: Admit does.
+func propose(s *UnitState, cmd Command, now time.Time) ([]Event, error) {
+	switch c := cmd.(type) {
+	case RegisterUnit:
+		return []Event{UnitRegistered{c.Unit}}, nil
+	case ChangeUnitDetails:
+		if c.Unit == s.unit {
+			return nil, nil
+		}
+		return []Event{UnitDetailsChanged{c.Unit}}, nil
+	case DeclareAvailability:
+		evs := []Event{AvailabilityDeclared{Available: c.Available, Installed: c.Installed, ClosedPlaces: c.ClosedPlaces}}
+		switch {
+		case c.Comment == nil, *c.Comment == s.comment:
+		case *c.Comment == "":
+			evs = append(evs, CommentCleared{})
+		default:
+			evs = append(evs, CommentSet{Text: *c.Comment})
+		}
+		return evs, nil
+	case CorrectDeclaration:
+		return []Event{AvailabilityCorrected{Corrects: c.Corrects, Available: c.Available, Installed: c.Installed,
+			ClosedPlaces: c.ClosedPlaces, Reason: c.Reason}}, nil
+	case SetComment:
+		if c.Text == "" {
+			return propose(s, ClearComment{}, now)
+		}
+		return []Event{CommentSet(c)}, nil
+	case ClearComment:
+		if s.comment == "" {
+			return nil, nil
+		}
+		return []Event{CommentCleared{}}, nil
+	case CloseUnit:
+		start := c.Start
+		if start.IsZero() {
+			start = now
+		}
+		var end time.Time
+		if !c.PlannedEnd.IsZero() {
+			end = c.PlannedEnd.UTC()
+		}
+		return []Event{UnitClosed{Reason: c.Reason, Start: start.UTC(), PlannedEnd: end, Reopenable: c.Reopenable}}, nil
+	case ReopenUnit:
+		return []Event{UnitReopened{}}, nil
+	case CancelClosure:
+		return []Event{ClosureCancelled(c)}, nil
+	case RetireUnit:
+		// A retired unit shares nothing: it leaves its pool first, so the
+		// pool's history says so.
+		if s.pool != "" {
+			return []Event{UnitUnpooled{}, UnitRetired(c)}, nil
+		}
+		return []Event{UnitRetired(c)}, nil
+	case PoolUnit:
+		return []Event{UnitPooled(c)}, nil
+	case UnpoolUnit:
+		return []Event{UnitUnpooled{}}, nil
 	}
-	return one(UnitRegistered{c.Unit})
-}
-
-func (c ChangeUnitDetails) decide(s *UnitState, _ time.Time) ([]Event, error) {
-	if c.Unit.ID != s.unit.ID {
-		return nil, Errorf(EInvalid, "a unit's id cannot change")
-	}
-	if c.Unit == s.unit {
-		return nil, nil
-	}
-	return one(UnitDetailsChanged{c.Unit})
-}
-
-func (c DeclareAvailability) decide(s *UnitState, _ time.Time) ([]Event, error) {
-	if s.closure != nil {
-		return nil, Errorf(EUnitClosed, "unit %s is closed (indisponibilité totale, saisie bloquée) since %s: %s",
-			s.unit.ID, s.closure.Start.Format(time.RFC3339), s.closure.Reason)
-	}
-	evs := []Event{AvailabilityDeclared{Available: c.Available, Installed: c.Installed, Closed: c.Closed}}
-	switch {
-	case c.Comment == nil, *c.Comment == s.comment:
-	case *c.Comment == "":
-		evs = append(evs, CommentCleared{})
-	default:
-		evs = append(evs, CommentSet{Text: *c.Comment})
-	}
-	return evs, nil
-}
-
-func (c SetComment) decide(s *UnitState, _ time.Time) ([]Event, error) {
-	if c.Text == "" {
-		return ClearComment{}.decide(s, time.Time{})
-	}
-	return one(CommentSet{Text: c.Text})
-}
-
-func (ClearComment) decide(s *UnitState, _ time.Time) ([]Event, error) {
-	if s.comment == "" {
-		return nil, nil
-	}
-	return one(CommentCleared{})
-}
-
-func (c CloseUnit) decide(s *UnitState, now time.Time) ([]Event, error) {
-	if s.closure != nil {
-		return nil, Errorf(EConflict, "unit %s is already closed", s.unit.ID)
-	}
-	start := c.Start
-	if start.IsZero() {
-		start = now
-	}
-	var end time.Time
-	if !c.PlannedEnd.IsZero() {
-		end = c.PlannedEnd.UTC()
-	}
-	return one(UnitClosed{Reason: c.Reason, Start: start.UTC(), PlannedEnd: end, Reopenable: c.Reopenable})
-}
-
-func (ReopenUnit) decide(s *UnitState, _ time.Time) ([]Event, error) {
-	switch {
-	case s.closure == nil:
-		return nil, Errorf(EConflict, "unit %s is not closed", s.unit.ID)
-	case !s.closure.Reopenable:
-		return nil, Errorf(EConflict, "unit %s was closed as not reopenable", s.unit.ID)
-	}
-	return one(UnitReopened{})
-}
-
-func (c PoolUnit) decide(s *UnitState, _ time.Time) ([]Event, error) {
-	if err := (UnitPooled{Pool: c.Pool}).Validate(); err != nil {
-		return nil, err // before the comparison: "" is no pool, not a conflict
-	}
-	if s.pool == c.Pool {
-		return nil, Errorf(EConflict, "unit %s is already in pool %s", s.unit.ID, c.Pool)
-	}
-	return one(UnitPooled{Pool: c.Pool})
-}
-
-func (UnpoolUnit) decide(s *UnitState, _ time.Time) ([]Event, error) {
-	if s.pool == "" {
-		return nil, Errorf(EConflict, "unit %s is in no pool", s.unit.ID)
-	}
-	return one(UnitUnpooled{})
+	return nil, Errorf(EInvalid, "commande inconnue")
 }

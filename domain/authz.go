@@ -19,6 +19,7 @@ const (
 	ActAdminister Action = "administer" // register units, change their details, pool them
 	ActTrends     Action = "trends"     // read the agency's weekly trends
 	ActHistory    Action = "history"    // read a unit's full history
+	ActCorrect    Action = "correct"    // correct a unit's last declaration
 )
 
 // Authorize returns nil if p may do act on a unit of establishment finess
@@ -30,6 +31,7 @@ const (
 //	administer  admin
 //	trends      analyst, admin
 //	history     auditor, admin; responsable for its own establishments
+//	correct     admin; responsable for its own establishments
 func Authorize(p Principal, act Action, finess string) error {
 	own := finess != "" && slices.Contains(p.Establishments, finess)
 	ok := false
@@ -44,14 +46,27 @@ func Authorize(p Principal, act Action, finess string) error {
 		ok = p.Role == RoleAnalyst || p.Role == RoleAdmin
 	case ActHistory:
 		ok = p.Role == RoleAuditor || p.Role == RoleAdmin || p.Role == RoleResponsable && own
+	case ActCorrect:
+		ok = p.Role == RoleAdmin || p.Role == RoleResponsable && own
 	}
 	if ok {
 		return nil
 	}
-	if act == ActDeclare && p.Role == RoleResponsable {
-		return Errorf(EForbidden, "user %s is not habilitated for establishment %s", p.UserID, finess)
+	if (act == ActDeclare || act == ActCorrect || act == ActHistory) && p.Role == RoleResponsable {
+		return Errorf(EForbidden, "l'utilisateur %s n'est pas habilité pour l'établissement %s", p.UserID, finess)
 	}
-	return Errorf(EForbidden, "role %q may not %s", p.Role, act)
+	return Errorf(EForbidden, "le profil %q ne permet pas de %s", p.Role, actionLabels[act])
+}
+
+// actionLabels say in French what each action is, for refusals.
+var actionLabels = map[Action]string{
+	ActConsult:    "consulter les disponibilités",
+	ActDeclare:    "déclarer les disponibilités d'une UO",
+	ActAdminister: "administrer le répertoire",
+	ActTrends:     "lire les tendances hebdomadaires",
+	ActHistory:    "lire l'historique d'une UO",
+	ActCorrect:    "corriger une déclaration",
+	"":            "faire cette action",
 }
 
 // Actor is p acting on a unit of establishment finess: what events record.

@@ -1,15 +1,13 @@
 package domain
 
-import "fmt"
-
 // Comments are shown to clinicians as typed. A bidirectional override or
 // isolate (U+202A-U+202E, U+2066-U+2069) reorders what follows it on
 // screen, and a zero-width character or mark (U+200B-U+200F) hides itself:
 // "1 place le 11/03" could read otherwise than it was meant, or two
 // comments that look the same differ. Such characters are refused in new
-// comments only: a command is judged by the rules in force when it is
-// made, and events recorded before this rule stay facts (old logs fold,
-// old exports import), so the rule is not part of CommentSet.Validate.
+// comments only: events recorded before the rule took effect stay facts
+// (old logs fold, old exports import), so the rule is not part of
+// CommentSet.Validate but of the rule book's later rules (rules.go).
 
 // invisibleRune returns the first character of s that the rule refuses.
 func invisibleRune(s string) (rune, bool) {
@@ -19,17 +17,4 @@ func invisibleRune(s string) (rune, bool) {
 		}
 	}
 	return 0, false
-}
-
-// admitNew applies to the events a command makes the rules that events
-// already recorded are not held to.
-func admitNew(e Event) error {
-	if c, ok := e.(CommentSet); ok {
-		if r, bad := invisibleRune(c.Text); bad {
-			return &Error{Code: ECommentInvisible, Message: fmt.Sprintf("le commentaire contient un caractère invisible ou "+
-				"d'inversion du sens d'écriture (U+%04X) : il pourrait montrer au soignant un texte caché ou inversé. "+
-				"Retirez-le (souvent collé depuis un autre logiciel)", r)}
-		}
-	}
-	return nil
 }

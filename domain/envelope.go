@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"encoding/hex"
 	"strconv"
 	"time"
 )
@@ -12,6 +13,33 @@ type EventID [16]byte
 
 // IsZero reports whether id was never set.
 func (id EventID) IsZero() bool { return id == EventID{} }
+
+// String writes id as a UUID (8-4-4-4-12 lowercase hexadecimal digits).
+// Not a TextMarshaler on purpose: gob and JSON encode ids as bytes in
+// stored formats (checkpoints) that must not change.
+func (id EventID) String() string {
+	var b [36]byte
+	hex.Encode(b[0:8], id[0:4])
+	hex.Encode(b[9:13], id[4:6])
+	hex.Encode(b[14:18], id[6:8])
+	hex.Encode(b[19:23], id[8:10])
+	hex.Encode(b[24:], id[10:])
+	b[8], b[13], b[18], b[23] = '-', '-', '-', '-'
+	return string(b[:])
+}
+
+// ParseEventID reads an id written by String (either case).
+func ParseEventID(s string) (EventID, error) {
+	var id EventID
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return id, Errorf(EInvalid, "identifiant d'événement %q invalide : un UUID est attendu", s)
+	}
+	h := s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:]
+	if _, err := hex.Decode(id[:], []byte(h)); err != nil {
+		return id, Errorf(EInvalid, "identifiant d'événement %q invalide : un UUID est attendu", s)
+	}
+	return id, nil
+}
 
 // ExpectedRevision is the precondition of an append: AnyRevision, NoStream,
 // or the exact revision (0-based index of the last event) the stream must be at.

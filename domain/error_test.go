@@ -23,13 +23,13 @@ func TestErrorCodeAndMessage(t *testing.T) {
 		{"wrapped error", fmt.Errorf("load: %w", domain.Errorf(domain.EInvalid, "bad")), domain.EInvalid, "bad"},
 		{"doubly wrapped error", fmt.Errorf("a: %w", fmt.Errorf("b: %w", domain.Errorf(domain.EForbidden, "no"))), domain.EForbidden, "no"},
 		{"joined error", errors.Join(io.EOF, domain.Errorf(domain.EConflict, "again")), domain.EConflict, "again"},
-		{"conflict", conflict, domain.EConflict, `conflict: stream "unit-1": expected revision 3, current revision 5`},
-		{"wrapped conflict", fmt.Errorf("append: %w", conflict), domain.EConflict, `conflict: stream "unit-1": expected revision 3, current revision 5`},
+		{"conflict", conflict, domain.EConflict, `conflit sur "unit-1" : révision attendue 3, révision actuelle 5`},
+		{"wrapped conflict", fmt.Errorf("append: %w", conflict), domain.EConflict, `conflit sur "unit-1" : révision attendue 3, révision actuelle 5`},
 		{"conflict with reason", &domain.ConflictError{Stream: "s", Expected: domain.NoStream, Actual: 0, Reason: "stream exists"},
-			domain.EConflict, `conflict: stream "s": stream exists (current revision 0)`},
-		{"foreign", errors.New("disk on fire: /var/lib/dispo"), domain.EInternal, "internal error"},
-		{"wrapped foreign", fmt.Errorf("x: %w", io.ErrUnexpectedEOF), domain.EInternal, "internal error"},
-		{"foreign wrapping text of a domain error", fmt.Errorf("%v", domain.Errorf(domain.EInvalid, "bad")), domain.EInternal, "internal error"},
+			domain.EConflict, `conflit sur "s" : stream exists (révision actuelle 0)`},
+		{"foreign", errors.New("disk on fire: /var/lib/dispo"), domain.EInternal, "erreur interne"},
+		{"wrapped foreign", fmt.Errorf("x: %w", io.ErrUnexpectedEOF), domain.EInternal, "erreur interne"},
+		{"foreign wrapping text of a domain error", fmt.Errorf("%v", domain.Errorf(domain.EInvalid, "bad")), domain.EInternal, "erreur interne"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

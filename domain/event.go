@@ -17,15 +17,18 @@ type Event interface {
 
 // Event type names: part of every stored format, do not change.
 const (
-	TypeUnitRegistered       = "unit.registered"
-	TypeUnitDetailsChanged   = "unit.details_changed"
-	TypeAvailabilityDeclared = "availability.declared"
-	TypeCommentSet           = "comment.set"
-	TypeCommentCleared       = "comment.cleared"
-	TypeUnitClosed           = "unit.closed"
-	TypeUnitReopened         = "unit.reopened"
-	TypeUnitPooled           = "unit.pooled"
-	TypeUnitUnpooled         = "unit.unpooled"
+	TypeUnitRegistered        = "unit.registered"
+	TypeUnitDetailsChanged    = "unit.details_changed"
+	TypeAvailabilityDeclared  = "availability.declared"
+	TypeCommentSet            = "comment.set"
+	TypeCommentCleared        = "comment.cleared"
+	TypeUnitClosed            = "unit.closed"
+	TypeUnitReopened          = "unit.reopened"
+	TypeUnitPooled            = "unit.pooled"
+	TypeUnitUnpooled          = "unit.unpooled"
+	TypeUnitRetired           = "unit.retired"
+	TypeClosureCancelled      = "unit.closure_cancelled"
+	TypeAvailabilityCorrected = "availability.corrected"
 )
 
 // UnitRegistered brings a unit into the directory.
@@ -35,11 +38,39 @@ type UnitRegistered struct{ Unit }
 type UnitDetailsChanged struct{ Unit }
 
 // AvailabilityDeclared is a "Mise à jour": places available now, installed
-// and closed. On a pooled unit, Available is the pool's count.
+// and closed. On a pooled unit, Available is the pool's count. ClosedPlaces
+// counts places out of use (lits fermés), not a closure of the unit; its
+// stored name "closed" is part of every log and stays.
 type AvailabilityDeclared struct {
-	Available int `json:"available"`
-	Installed int `json:"installed"`
-	Closed    int `json:"closed"`
+	Available    int `json:"available"`
+	Installed    int `json:"installed"`
+	ClosedPlaces int `json:"closed"`
+}
+
+// AvailabilityCorrected replaces the figures of the unit's last
+// declaration, named by its event id, declared by mistake: the declaration
+// stays in the history, the correction beside it, and the unit shows the
+// corrected figures with the declaration's date (they say what was true then).
+type AvailabilityCorrected struct {
+	Corrects     string `json:"corrects"` // event id of the declaration, as a UUID
+	Available    int    `json:"available"`
+	Installed    int    `json:"installed"`
+	ClosedPlaces int    `json:"closed_places"`
+	Reason       string `json:"reason"`
+}
+
+// UnitRetired takes a unit out of the directory for good (it closed down,
+// merged, was registered twice): it leaves every list, matrix and total,
+// accepts no change, and its history stays readable.
+type UnitRetired struct {
+	Reason string `json:"reason"`
+}
+
+// ClosureCancelled undoes a closure made by mistake (an admin's act): the
+// unit is open again as it was before the closure, its last declaration
+// standing with its own date. The closure stays in the history.
+type ClosureCancelled struct {
+	Reason string `json:"reason"`
 }
 
 // CommentSet sets the unit's free-text comment ("1 place le 11/03 à 10h").
@@ -71,15 +102,18 @@ type UnitPooled struct {
 // UnitUnpooled takes the unit out of its pool.
 type UnitUnpooled struct{}
 
-func (UnitRegistered) EventType() string       { return TypeUnitRegistered }
-func (UnitDetailsChanged) EventType() string   { return TypeUnitDetailsChanged }
-func (AvailabilityDeclared) EventType() string { return TypeAvailabilityDeclared }
-func (CommentSet) EventType() string           { return TypeCommentSet }
-func (CommentCleared) EventType() string       { return TypeCommentCleared }
-func (UnitClosed) EventType() string           { return TypeUnitClosed }
-func (UnitReopened) EventType() string         { return TypeUnitReopened }
-func (UnitPooled) EventType() string           { return TypeUnitPooled }
-func (UnitUnpooled) EventType() string         { return TypeUnitUnpooled }
+func (UnitRegistered) EventType() string        { return TypeUnitRegistered }
+func (UnitDetailsChanged) EventType() string    { return TypeUnitDetailsChanged }
+func (AvailabilityDeclared) EventType() string  { return TypeAvailabilityDeclared }
+func (CommentSet) EventType() string            { return TypeCommentSet }
+func (CommentCleared) EventType() string        { return TypeCommentCleared }
+func (UnitClosed) EventType() string            { return TypeUnitClosed }
+func (UnitReopened) EventType() string          { return TypeUnitReopened }
+func (UnitPooled) EventType() string            { return TypeUnitPooled }
+func (UnitUnpooled) EventType() string          { return TypeUnitUnpooled }
+func (UnitRetired) EventType() string           { return TypeUnitRetired }
+func (ClosureCancelled) EventType() string      { return TypeClosureCancelled }
+func (AvailabilityCorrected) EventType() string { return TypeAvailabilityCorrected }
 
 func (e UnitRegistered) Validate() error     { return e.Unit.Validate() }
 func (e UnitDetailsChanged) Validate() error { return e.Unit.Validate() }
@@ -88,36 +122,66 @@ func (UnitReopened) Validate() error         { return nil }
 func (UnitUnpooled) Validate() error         { return nil }
 
 func (e AvailabilityDeclared) Validate() error {
+	return checkCounts(e.Available, e.Installed, e.ClosedPlaces)
+}
+
+// checkCounts is the rule of a declaration's figures (DOMAIN.md): whole
+// numbers >= 0, closed <= installed, available <= installed - closed.
+func checkCounts(available, installed, closed int) error {
 	switch {
-	case e.Available < 0 || e.Installed < 0 || e.Closed < 0:
-		return Errorf(EInvalid, "counts must be whole numbers >= 0")
-	case e.Installed > MaxCount:
-		return Errorf(EInvalid, "installed places above %d", MaxCount)
-	case e.Closed > e.Installed:
-		return Errorf(EInvalid, "closed places (%d) exceed installed places (%d)", e.Closed, e.Installed)
-	case e.Available > e.Installed-e.Closed:
-		return Errorf(EInvalid, "available places (%d) exceed installed minus closed (%d)", e.Available, e.Installed-e.Closed)
+	case available < 0:
+		return FieldErrorf(EInvalid, "available", "les places disponibles doivent être un nombre entier positif ou nul")
+	case installed < 0:
+		return FieldErrorf(EInvalid, "installed", "les places installées doivent être un nombre entier positif ou nul")
+	case closed < 0:
+		return FieldErrorf(EInvalid, "closed_places", "les places fermées doivent être un nombre entier positif ou nul")
+	case installed > MaxCount:
+		return FieldErrorf(EInvalid, "installed", "plus de %d places installées : nombre refusé", MaxCount)
+	case closed > installed:
+		return FieldErrorf(EInvalid, "closed_places", "les places fermées (%d) dépassent les places installées (%d)", closed, installed)
+	case available > installed-closed:
+		return FieldErrorf(EInvalid, "available", "les places disponibles (%d) dépassent les places installées moins les fermées (%d)", available, installed-closed)
 	}
 	return nil
 }
 
-func (e CommentSet) Validate() error { return checkText("comment", e.Text, MaxCommentLen, true) }
+func (e AvailabilityCorrected) Validate() error {
+	if _, err := ParseEventID(e.Corrects); err != nil {
+		return FieldErrorf(EInvalid, "corrects", "la déclaration corrigée doit être désignée par l'identifiant de son événement (UUID)")
+	}
+	if err := checkCounts(e.Available, e.Installed, e.ClosedPlaces); err != nil {
+		return err
+	}
+	return checkText("reason", "le motif de la correction", e.Reason, MaxReasonLen, true)
+}
+
+func (e UnitRetired) Validate() error {
+	return checkText("reason", "le motif du retrait", e.Reason, MaxReasonLen, true)
+}
+
+func (e ClosureCancelled) Validate() error {
+	return checkText("reason", "le motif de l'annulation", e.Reason, MaxReasonLen, true)
+}
+
+func (e CommentSet) Validate() error {
+	return checkText("comment", "le commentaire", e.Text, MaxCommentLen, true)
+}
 
 func (e UnitClosed) Validate() error {
-	if err := checkText("reason", e.Reason, MaxReasonLen, true); err != nil {
+	if err := checkText("reason", "le motif de l'indisponibilité", e.Reason, MaxReasonLen, true); err != nil {
 		return err
 	}
 	switch {
 	case e.Start.IsZero():
-		return Errorf(EInvalid, "closure start is required")
+		return FieldErrorf(EInvalid, "start", "le début de l'indisponibilité est obligatoire")
 	case !encodableTime(e.Start):
-		return Errorf(EInvalid, "closure start must be within years 0000-9999 (UTC)")
+		return FieldErrorf(EInvalid, "start", "le début de l'indisponibilité doit être entre les années 0000 et 9999 (UTC)")
 	case e.PlannedEnd.IsZero():
 		return nil
 	case !encodableTime(e.PlannedEnd):
-		return Errorf(EInvalid, "planned end must be within years 0000-9999 (UTC)")
+		return FieldErrorf(EInvalid, "planned_end", "la fin prévue doit être entre les années 0000 et 9999 (UTC)")
 	case !e.PlannedEnd.After(e.Start):
-		return Errorf(EInvalid, "planned end must be after the start of the closure")
+		return FieldErrorf(EInvalid, "planned_end", "la fin prévue doit suivre le début de l'indisponibilité")
 	}
 	return nil
 }
@@ -135,7 +199,7 @@ func encodableTime(t time.Time) bool {
 
 func (e UnitPooled) Validate() error {
 	if !ValidUnitID(e.Pool) {
-		return Errorf(EInvalid, "invalid pool id %q", e.Pool)
+		return FieldErrorf(EInvalid, "pool", "identifiant de pool %q invalide : 1 à 64 caractères parmi A-Z a-z 0-9 . _ -", e.Pool)
 	}
 	return nil
 }
@@ -146,22 +210,26 @@ var schemas = map[string]struct {
 	version int
 	new     func() Event
 }{
-	TypeUnitRegistered:       {1, func() Event { return new(UnitRegistered) }},
-	TypeUnitDetailsChanged:   {1, func() Event { return new(UnitDetailsChanged) }},
-	TypeAvailabilityDeclared: {1, func() Event { return new(AvailabilityDeclared) }},
-	TypeCommentSet:           {1, func() Event { return new(CommentSet) }},
-	TypeCommentCleared:       {1, func() Event { return new(CommentCleared) }},
-	TypeUnitClosed:           {1, func() Event { return new(UnitClosed) }},
-	TypeUnitReopened:         {1, func() Event { return new(UnitReopened) }},
-	TypeUnitPooled:           {1, func() Event { return new(UnitPooled) }},
-	TypeUnitUnpooled:         {1, func() Event { return new(UnitUnpooled) }},
-	TypeLogSealed:            {1, func() Event { return new(LogSealed) }},
+	TypeUnitRegistered:        {1, func() Event { return new(UnitRegistered) }},
+	TypeUnitDetailsChanged:    {1, func() Event { return new(UnitDetailsChanged) }},
+	TypeAvailabilityDeclared:  {1, func() Event { return new(AvailabilityDeclared) }},
+	TypeCommentSet:            {1, func() Event { return new(CommentSet) }},
+	TypeCommentCleared:        {1, func() Event { return new(CommentCleared) }},
+	TypeUnitClosed:            {1, func() Event { return new(UnitClosed) }},
+	TypeUnitReopened:          {1, func() Event { return new(UnitReopened) }},
+	TypeUnitPooled:            {1, func() Event { return new(UnitPooled) }},
+	TypeUnitUnpooled:          {1, func() Event { return new(UnitUnpooled) }},
+	TypeLogSealed:             {1, func() Event { return new(LogSealed) }},
+	TypeUnitRetired:           {1, func() Event { return new(UnitRetired) }},
+	TypeClosureCancelled:      {1, func() Event { return new(ClosureCancelled) }},
+	TypeAvailabilityCorrected: {1, func() Event { return new(AvailabilityCorrected) }},
 }
 
 // EventTypes lists every known event type name.
 func EventTypes() []string {
 	return []string{TypeUnitRegistered, TypeUnitDetailsChanged, TypeAvailabilityDeclared, TypeCommentSet,
-		TypeCommentCleared, TypeUnitClosed, TypeUnitReopened, TypeUnitPooled, TypeUnitUnpooled, TypeLogSealed}
+		TypeCommentCleared, TypeUnitClosed, TypeUnitReopened, TypeUnitPooled, TypeUnitUnpooled, TypeLogSealed,
+		TypeUnitRetired, TypeClosureCancelled, TypeAvailabilityCorrected}
 }
 
 // CurrentSchema returns the schema version events of type typ are written
@@ -177,10 +245,10 @@ func EncodeEvent(e Event) ([]byte, error) { return json.Marshal(e) }
 func DecodeEvent(typ string, version int, data []byte) (Event, error) {
 	s, ok := schemas[typ]
 	if !ok {
-		return nil, Errorf(EInvalid, "unknown event type %q", typ)
+		return nil, Errorf(EInvalid, "type d'événement %q inconnu", typ)
 	}
 	if version != s.version {
-		return nil, Errorf(EInvalid, "event %s: unsupported schema version %d", typ, version)
+		return nil, Errorf(EInvalid, "événement %s : version de schéma %d non prise en charge", typ, version)
 	}
 	// encoding/json would replace invalid UTF-8 with U+FFFD and take null
 	// for an empty payload: refuse both rather than store what was not sent.
@@ -231,6 +299,12 @@ func deref(p Event) Event {
 	case *UnitUnpooled:
 		return *v
 	case *LogSealed:
+		return *v
+	case *UnitRetired:
+		return *v
+	case *ClosureCancelled:
+		return *v
+	case *AvailabilityCorrected:
 		return *v
 	}
 	return p

@@ -46,14 +46,14 @@ func TestAvailabilityDeclaredValidate(t *testing.T) {
 		{0, math.MinInt, math.MinInt, false},
 	}
 	// The message says which invariant failed.
-	if msg := domain.ErrorMessage(domain.AvailabilityDeclared{Installed: 20, Closed: 21}.Validate()); msg != "closed places (21) exceed installed places (20)" {
+	if msg := domain.ErrorMessage(domain.AvailabilityDeclared{Installed: 20, ClosedPlaces: 21}.Validate()); msg != "les places fermées (21) dépassent les places installées (20)" {
 		t.Errorf("closed > installed: message %q", msg)
 	}
-	if msg := domain.ErrorMessage(domain.AvailabilityDeclared{Available: 6, Installed: 20, Closed: 15}.Validate()); msg != "available places (6) exceed installed minus closed (5)" {
+	if msg := domain.ErrorMessage(domain.AvailabilityDeclared{Available: 6, Installed: 20, ClosedPlaces: 15}.Validate()); msg != "les places disponibles (6) dépassent les places installées moins les fermées (5)" {
 		t.Errorf("available > installed - closed: message %q", msg)
 	}
 	for _, tt := range tests {
-		e := domain.AvailabilityDeclared{Available: tt.a, Installed: tt.i, Closed: tt.c}
+		e := domain.AvailabilityDeclared{Available: tt.a, Installed: tt.i, ClosedPlaces: tt.c}
 		err := e.Validate()
 		if tt.valid {
 			if err != nil {
@@ -119,7 +119,8 @@ func TestEventValidate(t *testing.T) {
 
 func TestEventTypes(t *testing.T) {
 	want := []string{"unit.registered", "unit.details_changed", "availability.declared", "comment.set",
-		"comment.cleared", "unit.closed", "unit.reopened", "unit.pooled", "unit.unpooled", "log.sealed"}
+		"comment.cleared", "unit.closed", "unit.reopened", "unit.pooled", "unit.unpooled", "log.sealed",
+		"unit.retired", "unit.closure_cancelled", "availability.corrected"}
 	if got := domain.EventTypes(); !slices.Equal(got, want) {
 		t.Fatalf("EventTypes() = %v, want %v", got, want)
 	}
@@ -148,7 +149,7 @@ func sampleEvents() []domain.Event {
 	return []domain.Event{
 		domain.UnitRegistered{Unit: validUnit()},
 		domain.UnitDetailsChanged{Unit: noPhone},
-		domain.AvailabilityDeclared{Available: 1, Installed: 18, Closed: 2},
+		domain.AvailabilityDeclared{Available: 1, Installed: 18, ClosedPlaces: 2},
 		domain.CommentSet{Text: "1 place le 11/03 à 10h <b>&</b> \u2028 \U0001F3E5"},
 		domain.CommentCleared{},
 		domain.UnitClosed{Reason: "travaux", Start: t0, PlannedEnd: t0.Add(36*time.Hour + 123456789), Reopenable: true},
@@ -157,6 +158,9 @@ func sampleEvents() []domain.Event {
 		domain.UnitUnpooled{},
 		domain.UnitClosed{Reason: "fermeture définitive", Start: t0},
 		domain.AvailabilityDeclared{},
+		domain.UnitRetired{Reason: "UO fusionnée avec 77-EG-02"},
+		domain.ClosureCancelled{Reason: "fermée par erreur"},
+		domain.AvailabilityCorrected{Corrects: "0190f5e2-7c1a-7b3e-9d4f-123456789abc", Available: 2, Installed: 18, ClosedPlaces: 1, Reason: "faute de frappe"},
 	}
 }
 
@@ -174,7 +178,7 @@ func TestEncodeEventFormat(t *testing.T) {
 	}{
 		{domain.UnitRegistered{Unit: validUnit()}, `{"unit_id":"77-EG-01","finess":"770110054","establishment":"EG","department":"77","type":"udm","name":"UC DIALYSE UDM","phone":"01 64 00 00 00"}`},
 		{domain.UnitDetailsChanged{Unit: domain.Unit{ID: "a"}}, `{"unit_id":"a","finess":"","establishment":"","department":"","type":"","name":""}`},
-		{domain.AvailabilityDeclared{Available: 1, Installed: 18, Closed: 0}, `{"available":1,"installed":18,"closed":0}`},
+		{domain.AvailabilityDeclared{Available: 1, Installed: 18, ClosedPlaces: 0}, `{"available":1,"installed":18,"closed":0}`},
 		{domain.CommentSet{Text: "é"}, `{"text":"é"}`},
 		{domain.CommentCleared{}, `{}`},
 		{domain.UnitClosed{Reason: "r", Start: t0}, `{"reason":"r","start":"2025-03-11T10:00:00Z","reopenable":false}`},
@@ -198,9 +202,9 @@ func TestDecodeEventAccepts(t *testing.T) {
 		want domain.Event
 	}{
 		{"availability.declared", `{"available":1,"installed":18,"closed":0}`, domain.AvailabilityDeclared{Available: 1, Installed: 18}},
-		{"availability.declared", " \n\t{\"closed\":2,\"installed\":18,\"available\":16}\r\n ", domain.AvailabilityDeclared{Available: 16, Installed: 18, Closed: 2}},
+		{"availability.declared", " \n\t{\"closed\":2,\"installed\":18,\"available\":16}\r\n ", domain.AvailabilityDeclared{Available: 16, Installed: 18, ClosedPlaces: 2}},
 		{"availability.declared", `{"available":-0,"installed":0,"closed":0}`, domain.AvailabilityDeclared{}},
-		{"availability.declared", `{"available":0,"installed":100000,"closed":100000}`, domain.AvailabilityDeclared{Installed: 100000, Closed: 100000}},
+		{"availability.declared", `{"available":0,"installed":100000,"closed":100000}`, domain.AvailabilityDeclared{Installed: 100000, ClosedPlaces: 100000}},
 		{"comment.set", `{"text":"\u00e9\ud83c\udfe5"}`, domain.CommentSet{Text: "é\U0001F3E5"}},
 		{"comment.cleared", `{}`, domain.CommentCleared{}},
 		{"unit.reopened", ` { } `, domain.UnitReopened{}},
@@ -359,6 +363,6 @@ func ExampleDecodeEvent() {
 	_, err = domain.DecodeEvent("availability.declared", 1, []byte(`{"available":1.5,"installed":18,"closed":0}`))
 	fmt.Println(domain.ErrorCode(err))
 	// Output:
-	// domain.AvailabilityDeclared{Available:1, Installed:18, Closed:0} <nil>
+	// domain.AvailabilityDeclared{Available:1, Installed:18, ClosedPlaces:0} <nil>
 	// invalid
 }

@@ -68,13 +68,14 @@ type snapshot struct {
 	Pool           string
 	Revision       int64
 	Available      int
+	Awaiting       bool
 }
 
 func snap(s *domain.UnitState) snapshot {
 	c, closed := s.Closure()
 	return snapshot{
 		Registered: s.Registered(), Unit: s.Unit(), Declared: s.Declared(), LastDeclaredAt: s.LastDeclaredAt(),
-		Comment: s.Comment(), Closure: c, Closed: closed, Pool: s.Pool(), Revision: s.Revision(), Available: s.Available(),
+		Comment: s.Comment(), Closure: c, Closed: closed, Pool: s.Pool(), Revision: s.Revision(), Available: s.Declared().Available, Awaiting: s.AwaitingDeclaration(),
 	}
 }
 

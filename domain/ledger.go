@@ -3,7 +3,6 @@ package domain
 import (
 	"context"
 	"errors"
-	"reflect"
 	"sync"
 	"time"
 )
@@ -102,27 +101,6 @@ type Request struct {
 	Principal *Principal
 }
 
-// ActionOf is the habilitation a command needs.
-func ActionOf(cmd Command) Action {
-	switch commandValue(cmd).(type) {
-	case RegisterUnit, ChangeUnitDetails, PoolUnit, UnpoolUnit:
-		return ActAdminister
-	}
-	return ActDeclare
-}
-
-// commandValue returns the command cmd points to when it is a pointer, as
-// Decide takes it: the checks and the habilitation must see the command that
-// is decided (*PoolUnit is administration, not a declaration).
-func commandValue(cmd Command) Command {
-	if v := reflect.ValueOf(cmd); v.Kind() == reflect.Pointer && !v.IsNil() {
-		if c, ok := v.Elem().Interface().(Command); ok {
-			return c
-		}
-	}
-	return cmd
-}
-
 // Outcome is what an executed command did.
 type Outcome struct {
 	State    UnitState    // the unit after the command
@@ -144,12 +122,14 @@ const maxRetries = 1000
 // for an unknown unit, EUnitClosed for a declaration on a closed unit,
 // EConflict for a contradiction, *ConflictError for an If-Match mismatch.
 func (l *Ledger) Execute(ctx context.Context, req Request) (Outcome, error) {
-	req.Command = commandValue(req.Command)
 	if !ValidUnitID(req.UnitID) {
-		return Outcome{}, Errorf(EInvalid, "invalid unit id %q", req.UnitID)
+		return Outcome{}, InvalidUnitID("unit_id", req.UnitID)
+	}
+	if ActionOf(req.Command) == "" {
+		return Outcome{}, Errorf(EInvalid, "commande inconnue")
 	}
 	if reg, ok := req.Command.(RegisterUnit); ok && reg.Unit.ID != req.UnitID {
-		return Outcome{}, Errorf(EInvalid, "unit id %q does not match the unit registered (%q)", req.UnitID, reg.Unit.ID)
+		return Outcome{}, FieldErrorf(EInvalid, "unit_id", "l'identifiant %q ne correspond pas à celui de l'UO enregistrée (%q)", req.UnitID, reg.Unit.ID)
 	}
 	c := l.entry(req.UnitID)
 	c.mu.Lock()
@@ -166,7 +146,7 @@ func (l *Ledger) Execute(ctx context.Context, req Request) (Outcome, error) {
 			if reg, ok := req.Command.(RegisterUnit); ok {
 				finess = reg.Unit.FINESS
 			} else if !c.state.registered {
-				return Outcome{}, Errorf(ENotFound, "unit %s not found", req.UnitID)
+				return Outcome{}, Errorf(ENotFound, "UO %s introuvable", req.UnitID)
 			}
 			if err := Authorize(*req.Principal, ActionOf(req.Command), finess); err != nil {
 				return Outcome{}, err
@@ -182,7 +162,7 @@ func (l *Ledger) Execute(ctx context.Context, req Request) (Outcome, error) {
 			}
 		}
 		if req.IfMatch != nil && *req.IfMatch != c.state.Revision() {
-			return Outcome{}, &ConflictError{Stream: stream, Expected: Exact(*req.IfMatch), Actual: c.state.Revision(), Reason: "the unit changed since it was read (If-Match)"}
+			return Outcome{}, &ConflictError{Stream: stream, Expected: Exact(*req.IfMatch), Actual: c.state.Revision(), Reason: "l'UO a changé depuis sa lecture (If-Match)"}
 		}
 		events, err := Decide(&c.state, req.Command, l.now())
 		if err != nil {
@@ -227,7 +207,7 @@ func (l *Ledger) Execute(ctx context.Context, req Request) (Outcome, error) {
 // State returns the current state of a unit, read from the log.
 func (l *Ledger) State(ctx context.Context, unitID string) (UnitState, error) {
 	if !ValidUnitID(unitID) {
-		return UnitState{}, Errorf(EInvalid, "invalid unit id %q", unitID)
+		return UnitState{}, InvalidUnitID("unit_id", unitID)
 	}
 	c := l.entry(unitID)
 	c.mu.Lock()

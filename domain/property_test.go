@@ -46,14 +46,15 @@ type model struct {
 	comment    string
 	closure    *domain.Closure
 	pool       string
+	awaiting   bool // reopened, not declared since
 	events     int64
 }
 
 func (m *model) snapshot() snapshot {
 	s := snapshot{Registered: m.registered, Unit: m.unit, Declared: m.decl, LastDeclaredAt: m.declaredAt,
-		Comment: m.comment, Pool: m.pool, Revision: m.events - 1, Available: m.decl.Available}
+		Comment: m.comment, Pool: m.pool, Revision: m.events - 1, Available: m.decl.Available, Awaiting: m.awaiting}
 	if m.closure != nil {
-		s.Closed, s.Closure, s.Available = true, *m.closure, 0
+		s.Closed, s.Closure = true, *m.closure
 	}
 	return s
 }
@@ -95,10 +96,10 @@ func (m *model) expect(cmd domain.Command, now time.Time) ([]domain.Event, strin
 		switch {
 		case m.closure != nil:
 			return nil, domain.EUnitClosed
-		case !validCounts(c.Available, c.Installed, c.Closed):
+		case !validCounts(c.Available, c.Installed, c.ClosedPlaces):
 			return nil, domain.EInvalid
 		}
-		return []domain.Event{domain.AvailabilityDeclared{Available: c.Available, Installed: c.Installed, Closed: c.Closed}}, ""
+		return []domain.Event{domain.AvailabilityDeclared{Available: c.Available, Installed: c.Installed, ClosedPlaces: c.ClosedPlaces}}, ""
 	case domain.SetComment:
 		if c.Text == "" {
 			return m.expect(domain.ClearComment{}, now)
@@ -118,12 +119,12 @@ func (m *model) expect(cmd domain.Command, now time.Time) ([]domain.Event, strin
 			start = now
 		}
 		switch {
-		case m.closure != nil:
-			return nil, domain.EConflict
 		case !validFreeText(c.Reason, domain.MaxReasonLen):
 			return nil, domain.EInvalid
 		case !c.PlannedEnd.IsZero() && !c.PlannedEnd.After(start):
 			return nil, domain.EInvalid
+		case m.closure != nil:
+			return nil, domain.EConflict
 		}
 		e := domain.UnitClosed{Reason: c.Reason, Start: start.UTC(), Reopenable: c.Reopenable}
 		if !c.PlannedEnd.IsZero() {
@@ -160,16 +161,15 @@ func (m *model) apply(e domain.Event, at time.Time) {
 	case domain.UnitDetailsChanged:
 		m.unit = e.Unit
 	case domain.AvailabilityDeclared:
-		m.decl, m.declaredAt = e, at
+		m.decl, m.declaredAt, m.awaiting = e, at, false
 	case domain.CommentSet:
 		m.comment = e.Text
 	case domain.CommentCleared:
 		m.comment = ""
 	case domain.UnitClosed:
 		m.closure = &domain.Closure{Reason: e.Reason, Start: e.Start, PlannedEnd: e.PlannedEnd, Reopenable: e.Reopenable}
-		m.decl.Available = 0
 	case domain.UnitReopened:
-		m.closure = nil
+		m.closure, m.awaiting = nil, true
 	case domain.UnitPooled:
 		m.pool = e.Pool
 	case domain.UnitUnpooled:
@@ -219,7 +219,7 @@ func randomCommand(r *rand.Rand, now time.Time) domain.Command {
 	case 1:
 		return domain.ChangeUnitDetails{Unit: unit()}
 	case 2, 3:
-		return domain.DeclareAvailability{Available: count(), Installed: count(), Closed: count()}
+		return domain.DeclareAvailability{Available: count(), Installed: count(), ClosedPlaces: count()}
 	case 4:
 		return domain.SetComment{Text: text()}
 	case 5:
@@ -305,14 +305,12 @@ func runSequence(t *testing.T, seed uint64, n int) bool {
 		}
 		d := s.Declared()
 		switch {
-		case d.Available < 0 || d.Installed < 0 || d.Closed < 0:
+		case d.Available < 0 || d.Installed < 0 || d.ClosedPlaces < 0:
 			return fail("negative count: %+v", d)
-		case d.Closed > d.Installed:
+		case d.ClosedPlaces > d.Installed:
 			return fail("closed > installed: %+v", d)
-		case s.Available() < 0 || s.Available() > d.Installed-d.Closed:
-			return fail("Available() = %d outside 0..%d", s.Available(), d.Installed-d.Closed)
-		case s.IsClosed() && s.Available() != 0:
-			return fail("closed with Available() = %d", s.Available())
+		case s.Declared().Available < 0 || s.Declared().Available > d.Installed-d.ClosedPlaces:
+			return fail("Available() = %d outside 0..%d", s.Declared().Available, d.Installed-d.ClosedPlaces)
 		}
 	}
 	return !t.Failed()

@@ -7,10 +7,14 @@ import "time"
 // again. RestoreUnitState(s.Snapshot()) folds on exactly as s does.
 type UnitSnapshot struct {
 	Registered     bool
+	Retired        bool
 	Unit           Unit
-	Declared       AvailabilityDeclared // the last declaration (Available zeroed by a closure)
+	Declared       AvailabilityDeclared // the last declaration, as corrected
+	DeclarationID  EventID              // its event
 	LastDeclaredAt time.Time            // zero if never declared
+	Awaiting       bool                 // reopened, not declared since
 	Comment        string
+	CommentAt      time.Time
 	Closure        *Closure // the ongoing closure, nil when open
 	Pool           string
 	Events         uint64 // events folded: the revision is Events-1
@@ -21,10 +25,14 @@ type UnitSnapshot struct {
 func (s *UnitState) Snapshot() UnitSnapshot {
 	snap := UnitSnapshot{
 		Registered:     s.registered,
+		Retired:        s.retired,
 		Unit:           s.unit,
 		Declared:       s.decl,
+		DeclarationID:  s.declID,
 		LastDeclaredAt: s.lastDeclaredAt,
+		Awaiting:       s.awaiting,
 		Comment:        s.comment,
+		CommentAt:      s.commentAt,
 		Pool:           s.pool,
 		Events:         s.events,
 		LastHash:       s.lastHash,
@@ -41,10 +49,14 @@ func (s *UnitState) Snapshot() UnitSnapshot {
 func RestoreUnitState(snap UnitSnapshot) UnitState {
 	s := UnitState{
 		registered:     snap.Registered,
+		retired:        snap.Retired,
 		unit:           snap.Unit,
 		decl:           snap.Declared,
+		declID:         snap.DeclarationID,
 		lastDeclaredAt: snap.LastDeclaredAt,
+		awaiting:       snap.Awaiting,
 		comment:        snap.Comment,
+		commentAt:      snap.CommentAt,
 		pool:           snap.Pool,
 		events:         snap.Events,
 		lastHash:       snap.LastHash,

@@ -30,6 +30,9 @@ type Unit struct {
 	Type          string `json:"type"`
 	Name          string `json:"name"`
 	Phone         string `json:"phone,omitempty"`
+	// Commune is where the unit is, as clinicians search for it
+	// ("Melun"); set by an admin, "" when not given.
+	Commune string `json:"commune,omitempty"`
 }
 
 // Limits of free text, in characters.
@@ -98,14 +101,15 @@ func validPhone(s string) bool {
 	return true
 }
 
-func checkText(field, s string, max int, required bool) error {
+// checkText judges a free-text field; label is how the message names it.
+func checkText(field, label, s string, max int, required bool) error {
 	switch {
 	case required && strings.TrimSpace(s) == "":
-		return Errorf(EInvalid, "%s is required", field)
+		return FieldErrorf(EInvalid, field, "%s est obligatoire", label)
 	case !ValidText(s):
-		return Errorf(EInvalid, "%s must be valid UTF-8 without control characters", field)
+		return FieldErrorf(EInvalid, field, "%s doit être du texte UTF-8 sans caractère de contrôle", label)
 	case utf8.RuneCountInString(s) > max:
-		return Errorf(EInvalid, "%s is longer than %d characters", field, max)
+		return FieldErrorf(EInvalid, field, "%s dépasse %d caractères", label, max)
 	}
 	return nil
 }
@@ -113,25 +117,33 @@ func checkText(field, s string, max int, required bool) error {
 // Validate checks every field of u.
 func (u Unit) Validate() error {
 	if !ValidUnitID(u.ID) {
-		return Errorf(EInvalid, "invalid unit id %q: 1 to 64 of A-Z a-z 0-9 . _ -", u.ID)
+		return InvalidUnitID("unit_id", u.ID)
 	}
 	if !ValidFINESS(u.FINESS) {
-		return Errorf(EInvalid, "invalid FINESS %q: 9 digits (2A/2B allowed for Corsica)", u.FINESS)
+		return FieldErrorf(EInvalid, "finess", "numéro FINESS %q invalide : 9 chiffres (2A/2B admis pour la Corse)", u.FINESS)
 	}
-	if err := checkText("establishment", u.Establishment, MaxNameLen, true); err != nil {
+	if err := checkText("establishment", "le nom de l'établissement", u.Establishment, MaxNameLen, true); err != nil {
 		return err
 	}
 	if !ValidDepartment(u.Department) {
-		return Errorf(EInvalid, "unknown department %q", u.Department)
+		return FieldErrorf(EInvalid, "department", "département %q inconnu", u.Department)
 	}
 	if _, ok := LookupType(u.Type); !ok {
-		return Errorf(EInvalid, "unknown unit type %q", u.Type)
+		return FieldErrorf(EInvalid, "type", "type d'unité %q inconnu", u.Type)
 	}
-	if err := checkText("name", u.Name, MaxNameLen, true); err != nil {
+	if err := checkText("name", "le nom de l'UO", u.Name, MaxNameLen, true); err != nil {
 		return err
 	}
 	if !validPhone(u.Phone) {
-		return Errorf(EInvalid, "invalid phone %q: digits, spaces and + . - ( ), at most 32", u.Phone)
+		return FieldErrorf(EInvalid, "phone", "téléphone %q invalide : chiffres, espaces et + . - ( ), 32 au plus", u.Phone)
 	}
-	return nil
+	return checkText("commune", "la commune", u.Commune, MaxNameLen, false)
+}
+
+// InvalidUnitID is the refusal of a malformed unit id given as field.
+func InvalidUnitID(field, id string) *Error {
+	if len(id) > 80 {
+		id = id[:80] + "…"
+	}
+	return FieldErrorf(EInvalid, field, "identifiant d'UO %q invalide : 1 à 64 caractères parmi A-Z a-z 0-9 . _ -", strings.ToValidUTF8(id, ""))
 }

@@ -83,11 +83,13 @@ func (a *Availability) Apply(env *domain.Envelope) {
 	case domain.AvailabilityDeclared:
 		// The hot path: no allocation, no formatting.
 		e.state.Apply(env)
-		e.declAvailable = ev.Available
-		e.declSeq = a.seq
-		if p := e.pool; p != nil {
-			p.available, p.seq = ev.Available, a.seq
+		a.declared(e, ev.Available)
+	case domain.AvailabilityCorrected:
+		e.state.Apply(env)
+		if p := e.pool; p != nil && e.declSeq != 0 && p.seq == e.declSeq {
+			p.available = ev.Available // the pool's count was the one corrected
 		}
+		e.declAvailable = ev.Available
 	case domain.UnitRegistered, domain.UnitDetailsChanged:
 		e.state.Apply(env)
 		u := e.state.Unit()
@@ -97,7 +99,7 @@ func (a *Availability) Apply(env *domain.Envelope) {
 		if e.listed {
 			a.unlist(e)
 		}
-		if e.state.Registered() {
+		if e.state.Registered() && !e.state.Retired() {
 			e.dept, e.est = u.Department, u.Establishment
 			a.list(e)
 		}
@@ -108,8 +110,25 @@ func (a *Availability) Apply(env *domain.Envelope) {
 	case domain.UnitUnpooled:
 		e.state.Apply(env)
 		a.leave(e)
+	case domain.UnitRetired:
+		// It leaves every list and total; Unit still renders it.
+		e.state.Apply(env)
+		a.leave(e)
+		if e.listed {
+			a.unlist(e)
+		}
 	default:
 		e.state.Apply(env)
+	}
+}
+
+// declared records e's declaration of available places, the pool's count
+// when e is pooled.
+func (a *Availability) declared(e *entry, available int) {
+	e.declAvailable = available
+	e.declSeq = a.seq
+	if p := e.pool; p != nil {
+		p.available, p.seq = available, a.seq
 	}
 }
 
@@ -172,17 +191,31 @@ func (a *Availability) unlist(e *entry) {
 	e.listed = false
 }
 
-// available is what the unit shows as available: 0 while closed, the pool's
-// count when pooled, its own declaration otherwise.
+// available is the one rule of what a unit shows as available:
+//
+//   - 0 while the unit is closed (the national ROR rule: a closed service
+//     shows no place) or retired;
+//   - the pool's count when pooled (see the package doc): the places are
+//     the pool's, declared by whichever member declared last;
+//   - 0 once reopened until it declares again: its last figures say what
+//     was true before the closure, and a clinician must not take them for
+//     today's;
+//   - its last declaration, as corrected, otherwise.
 func (e *entry) available() int {
 	switch {
-	case e.state.IsClosed():
+	case e.state.IsUnitClosed(), e.state.Retired():
 		return 0
 	case e.pool != nil:
 		return e.pool.available
+	case e.state.AwaitingDeclaration():
+		return 0
 	}
-	return e.state.Available()
+	return e.state.Declared().Available
 }
+
+// shares reports whether e's available places are its pool's: counted once
+// per total, not per member.
+func (e *entry) shares() bool { return e.pool != nil && !e.state.IsUnitClosed() }
 
 // size counts the entries the fold holds, for the test that state grows
 // with units and not with events.

@@ -17,7 +17,10 @@ func TestDeclarationThenView(t *testing.T) {
 	l.at = t0.Add(time.Minute)
 	l.declare("eg-udm", 3, 20, 2)
 	got := l.view("eg-udm")
-	want := UnitView{Unit: u, Available: 3, Installed: 20, Closed: 2, LastDeclaredAt: t0.Add(time.Minute), Revision: 1}
+	want := UnitView{Unit: u, Available: 3, Installed: 20, ClosedPlaces: 2, DeclarationID: got.DeclarationID, LastDeclaredAt: t0.Add(time.Minute), Revision: 1}
+	if got.DeclarationID == "" {
+		t.Fatal("the view names no declaration")
+	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("after declaration:\ngot  %+v\nwant %+v", got, want)
 	}
@@ -39,8 +42,8 @@ func TestClosureAndReopening(t *testing.T) {
 	l.unitEvent("u1", domain.UnitClosed{Reason: "travaux", Start: closedAt, PlannedEnd: end, Reopenable: true})
 
 	v := l.view("u1")
-	if v.Available != 0 || v.Installed != 24 || !v.IsClosed() {
-		t.Fatalf("closed unit: got available %d installed %d closed %v, want 0, 24, true", v.Available, v.Installed, v.IsClosed())
+	if v.Available != 0 || v.Installed != 24 || !v.IsUnitClosed() {
+		t.Fatalf("closed unit: got available %d installed %d closed %v, want 0, 24, true", v.Available, v.Installed, v.IsUnitClosed())
 	}
 	wantClosure := domain.Closure{Reason: "travaux", Start: closedAt, PlannedEnd: end, Reopenable: true}
 	if *v.Closure != wantClosure {
@@ -50,14 +53,14 @@ func TestClosureAndReopening(t *testing.T) {
 		t.Fatalf("matrix cell of a closed unit: got %+v", c)
 	}
 	rows, err := l.a.Detail("dialyse", "77")
-	if err != nil || len(rows) != 1 || !rows[0].Closed || rows[0].Available != 0 || rows[0].Installed != 24 {
+	if err != nil || len(rows) != 1 || !rows[0].IsUnitClosed() || rows[0].Available != 0 || rows[0].Installed != 24 {
 		t.Fatalf("detail of a closed unit: got %+v, %v", rows, err)
 	}
 
 	l.unitEvent("u1", domain.UnitReopened{})
 	v = l.view("u1")
-	if v.IsClosed() || v.Available != 0 || v.Installed != 24 {
-		t.Fatalf("reopened before any declaration: got closed %v available %d installed %d, want false 0 24", v.IsClosed(), v.Available, v.Installed)
+	if v.IsUnitClosed() || v.Available != 0 || v.Installed != 24 {
+		t.Fatalf("reopened before any declaration: got closed %v available %d installed %d, want false 0 24", v.IsUnitClosed(), v.Available, v.Installed)
 	}
 	l.declare("u1", 2, 24, 0)
 	if v := l.view("u1"); v.Available != 2 {
@@ -122,10 +125,10 @@ func TestDetailsChangeMovesUnit(t *testing.T) {
 	if us := l.a.Units(); len(us) != 2 || us[0].ID != "a" || us[1].ID != "b" {
 		t.Errorf("Units order after the move (75 before 77): got %v", ids(us))
 	}
-	if rows, _ := l.a.Detail("dialyse", "77"); len(rows) != 1 || rows[0].UnitID != "b" {
+	if rows, _ := l.a.Detail("dialyse", "77"); len(rows) != 1 || rows[0].ID != "b" {
 		t.Errorf("Detail(dialyse, 77) after the move: got %+v", rows)
 	}
-	if rows, _ := l.a.Detail("centre_lourd", "75"); len(rows) != 1 || rows[0].UnitID != "a" || rows[0].Establishment != "AP-HP" {
+	if rows, _ := l.a.Detail("centre_lourd", "75"); len(rows) != 1 || rows[0].ID != "a" || rows[0].Establishment != "AP-HP" {
 		t.Errorf("Detail(centre_lourd, 75) after the move: got %+v", rows)
 	}
 }
@@ -168,8 +171,8 @@ func TestPool(t *testing.T) {
 	l.declare("a", 3, 10, 0)
 
 	for _, id := range []string{"a", "b", "c"} {
-		if v := l.view(id); v.Available != 3 || v.Pool != "P" {
-			t.Errorf("pooled %s: got available %d pool %q, want 3 P", id, v.Available, v.Pool)
+		if v := l.view(id); v.Available != 3 || poolOf(v) != "P" {
+			t.Errorf("pooled %s: got available %d pool %q, want 3 P", id, v.Available, poolOf(v))
 		}
 	}
 	m := l.a.Matrix()
@@ -185,7 +188,7 @@ func TestPool(t *testing.T) {
 	check("dialyse total", categoryCell(t, m, "dialyse", ""), Cell{5, 25, 4})
 	check("total/77", cell(t, m, "", "77"), Cell{5, 25, 4})
 	check("total", cell(t, m, "", ""), Cell{5, 25, 4})
-	if rows, _ := l.a.Detail("dialyse", "77"); !rows[0].Pooled || rows[3].Pooled || rows[3].UnitID != "solo" {
+	if rows, _ := l.a.Detail("dialyse", "77"); !(rows[0].Pool != nil) || (rows[3].Pool != nil) || rows[3].ID != "solo" {
 		t.Errorf("detail pooled flags: got %+v", rows)
 	}
 
@@ -223,8 +226,8 @@ func TestPool(t *testing.T) {
 	}
 	// A member that leaves shows its own last declaration again.
 	l.unitEvent("solo", domain.UnitUnpooled{})
-	if v := l.view("solo"); v.Available != 2 || v.Pool != "" {
-		t.Errorf("solo left: got available %d pool %q, want 2 \"\"", v.Available, v.Pool)
+	if v := l.view("solo"); v.Available != 2 || v.Pool != nil {
+		t.Errorf("solo left: got available %d pool %q, want 2 \"\"", v.Available, poolOf(v))
 	}
 	// The last member leaving dissolves the pool; rejoining recomputes it.
 	l.unitEvent("a", domain.UnitUnpooled{})
@@ -362,4 +365,12 @@ func TestStateGrowsWithUnits(t *testing.T) {
 func unitID(i int) string {
 	const digits = "0123456789"
 	return "u" + string(digits[i/1000%10]) + string(digits[i/100%10]) + string(digits[i/10%10]) + string(digits[i%10])
+}
+
+// poolOf is the pool id a view names, "" when not pooled.
+func poolOf(v UnitView) string {
+	if v.Pool == nil {
+		return ""
+	}
+	return v.Pool.ID
 }

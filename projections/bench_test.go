@@ -24,7 +24,7 @@ func benchDirectory(b *testing.B, n int) (*ledger, []*domain.Envelope) {
 		if i%17 == 0 {
 			l.unitEvent(id, domain.CommentSet{Text: "1 place le 11/03 à 10h"})
 		}
-		decls[i] = l.envelope(domain.UnitStream(id), domain.AvailabilityDeclared{Available: i % 5, Installed: 20, Closed: i % 3})
+		decls[i] = l.envelope(domain.UnitStream(id), domain.AvailabilityDeclared{Available: i % 5, Installed: 20, ClosedPlaces: i % 3})
 		l.a.Apply(decls[i])
 		if i%29 == 0 {
 			l.close(id, "travaux", true)
@@ -83,7 +83,7 @@ func replayLog(b *testing.B) (regs, ring []*domain.Envelope) {
 			u := mkUnit(fmt.Sprintf("u%05d", i), domain.IleDeFrance[i%8], domain.DialysisTypes[(i+k)%5], fmt.Sprintf("E%03d", i/4))
 			return domain.UnitDetailsChanged{Unit: u}
 		}
-		return domain.AvailabilityDeclared{Available: (i + k) % 4, Installed: 20, Closed: k % 3}
+		return domain.AvailabilityDeclared{Available: (i + k) % 4, Installed: 20, ClosedPlaces: k % 3}
 	}
 	// 40 events per unit and turn, 30 of them declarations.
 	for k := range 40 {

@@ -23,23 +23,22 @@ func TestDetailCategoryAndType(t *testing.T) {
 	}
 	var got []string
 	for _, r := range rows {
-		got = append(got, r.UnitID)
+		got = append(got, r.ID)
 	}
 	if want := []string{"a1", "b2", "c1"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("Detail(dialyse, 77): got %v, want %v (by establishment, then id; no SSR, no 75)", got, want)
 	}
-	want := DetailRow{Establishment: "EG", UnitName: "UO a1", UnitID: "a1", Available: 1, Installed: 18,
-		LastUpdate: t0, Phone: "01 00 00 00 00"}
-	if rows[0] != want {
-		t.Fatalf("row:\ngot  %+v\nwant %+v", rows[0], want)
+	if r := rows[0]; r.Establishment != "EG" || r.Name != "UO a1" || r.ID != "a1" || r.Available != 1 || r.Installed != 18 ||
+		!r.LastDeclaredAt.Equal(t0) || r.Phone != "01 00 00 00 00" || r.Pool != nil || r.Closure != nil {
+		t.Fatalf("row: got %+v", rows[0])
 	}
 
 	rows, err = l.a.Detail("udm", "77")
-	if err != nil || len(rows) != 1 || rows[0].UnitID != "b2" {
+	if err != nil || len(rows) != 1 || rows[0].ID != "b2" {
 		t.Fatalf("Detail(udm, 77): got %+v, %v", rows, err)
 	}
 	rows, err = l.a.Detail("ssr", "77") // a category and a type of the same code
-	if err != nil || len(rows) != 1 || rows[0].UnitID != "x1" {
+	if err != nil || len(rows) != 1 || rows[0].ID != "x1" {
 		t.Fatalf("Detail(ssr, 77): got %+v, %v", rows, err)
 	}
 	rows, err = l.a.Detail("dialyse", "91")

@@ -76,8 +76,8 @@
 // registered unit is counted in a band, closed ones included, because the
 // legend shows every unit.
 //
-// The weekly obligation is missed by an open unit whose last declaration is
-// WeeklyObligation old or more, or that never declared. Closed units are not
+// An open unit is overdue (en retard) when its last declaration is
+// OverdueAfter old or more, or when it never declared. Closed units are not
 // listed: their input is blocked (saisie bloquée), so they cannot meet the
 // obligation, and listing them would hide those that can but do not.
 //

@@ -30,8 +30,10 @@ func (b Band) String() string {
 	return bandLabels[b]
 }
 
-// WeeklyObligation is the longest a unit may go without a declaration.
-const WeeklyObligation = 7 * 24 * time.Hour
+// OverdueAfter is how old a unit's last declaration may be before the unit
+// is overdue (en retard, DOMAIN.md): the weekly obligation counted from now.
+// Weekly compliance, per ISO week, is the trends' business.
+const OverdueAfter = 7 * 24 * time.Hour
 
 // age is how long before now last was declared; a declaration after now
 // (clock skew between servers) is fresh, not negative.
@@ -68,13 +70,13 @@ type FreshnessReport struct {
 	Departments []DepartmentFreshness
 	// Total counts every registered unit per band.
 	Total [NumBands]int
-	// Missed are the open units that have not declared for
-	// WeeklyObligation or more (or never), sorted as Units.
-	Missed []UnitView
+	// Overdue are the open units whose last declaration is OverdueAfter
+	// old or more (or that never declared), sorted as Units.
+	Overdue []UnitView
 }
 
 // Freshness reports, at instant now, every registered unit's band (closed
-// units included) and the open units that missed the weekly obligation.
+// units included) and the open units that are overdue.
 // The caller passes now: the fold holds no clock, so replaying it gives the
 // same answer for the same instant.
 func (a *Availability) Freshness(now time.Time) FreshnessReport {
@@ -82,7 +84,7 @@ func (a *Availability) Freshness(now time.Time) FreshnessReport {
 	r := FreshnessReport{
 		Now:         now,
 		Departments: make([]DepartmentFreshness, len(deps)),
-		Missed:      []UnitView{},
+		Overdue:     []UnitView{},
 	}
 	for i, d := range deps {
 		r.Departments[i].Department = d
@@ -97,9 +99,14 @@ func (a *Availability) Freshness(now time.Time) FreshnessReport {
 		b := BandOf(last, now)
 		r.Departments[col].Bands[b]++
 		r.Total[b]++
-		if !e.state.IsClosed() && (last.IsZero() || age(last, now) >= WeeklyObligation) {
-			r.Missed = append(r.Missed, e.view())
+		if !e.state.IsUnitClosed() && Overdue(last, now) {
+			r.Overdue = append(r.Overdue, e.view())
 		}
 	}
 	return r
 }
+
+// Overdue reports whether a unit last declared at last (zero: never) is
+// overdue at now. Closed and retired units are not held to the obligation:
+// the caller leaves them out.
+func Overdue(last, now time.Time) bool { return last.IsZero() || age(last, now) >= OverdueAfter }

@@ -59,8 +59,8 @@ func TestFreshness(t *testing.T) {
 	l.register("closednever", "91", "udm", "F")
 	l.register("corse", "2A", "udm", "G")
 	declareAt("closed", 10*24*time.Hour)
-	declareAt("week", WeeklyObligation)
-	declareAt("almost", WeeklyObligation-time.Nanosecond)
+	declareAt("week", OverdueAfter)
+	declareAt("almost", OverdueAfter-time.Nanosecond)
 	declareAt("corse", 2*time.Hour)
 	declareAt("fresh", 30*time.Minute)
 	l.close("closed", "travaux", false)
@@ -91,14 +91,14 @@ func TestFreshness(t *testing.T) {
 	if want := [NumBands]int{1, 1, 0, 0, 0, 5}; r.Total != want {
 		t.Errorf("total: got %v, want %v", r.Total, want)
 	}
-	if got, want := ids(r.Missed), []string{"never", "week"}; len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+	if got, want := ids(r.Overdue), []string{"never", "week"}; len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("missed the weekly obligation: got %v, want %v (sorted like Units; closed units excluded)", got, want)
 	}
 }
 
 func TestFreshnessEmpty(t *testing.T) {
 	r := NewAvailability().Freshness(t0)
-	if r.Missed == nil || len(r.Missed) != 0 || r.Total != [NumBands]int{} || len(r.Departments) != len(domain.IleDeFrance) {
+	if r.Overdue == nil || len(r.Overdue) != 0 || r.Total != [NumBands]int{} || len(r.Departments) != len(domain.IleDeFrance) {
 		t.Fatalf("empty fold: got %+v", r)
 	}
 }

@@ -67,8 +67,8 @@ func render(t *testing.T, a *projections.Availability, now time.Time) string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("missed the weekly obligation:\n")
-	for _, u := range f.Missed {
+	b.WriteString("overdue:\n")
+	for _, u := range f.Overdue {
 		fmt.Fprintf(&b, "  %s %s (last %s)\n", u.ID, u.Name, projections.FormatParis(u.LastDeclaredAt))
 	}
 	b.WriteString("\nunits:\n")
@@ -77,8 +77,12 @@ func render(t *testing.T, a *projections.Availability, now time.Time) string {
 		if u.Closure != nil {
 			closed = " closed: " + u.Closure.Reason
 		}
+		pool := ""
+		if u.Pool != nil {
+			pool = u.Pool.ID
+		}
 		fmt.Fprintf(&b, "  %s %s %s %s %d/%d/%d pool=%q comment=%q rev=%d%s\n", u.Department, u.ID, u.Type, u.FINESS,
-			u.Available, u.Installed, u.Closed, u.Pool, u.Comment, u.Revision, closed)
+			u.Available, u.Installed, u.ClosedPlaces, pool, u.Comment, u.Revision, closed)
 	}
 	return b.String()
 }

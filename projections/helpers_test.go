@@ -82,7 +82,7 @@ func (l *ledger) register(id, dept, typ, est string) domain.Unit {
 
 func (l *ledger) declare(id string, available, installed, closed int) {
 	l.tb.Helper()
-	l.unitEvent(id, domain.AvailabilityDeclared{Available: available, Installed: installed, Closed: closed})
+	l.unitEvent(id, domain.AvailabilityDeclared{Available: available, Installed: installed, ClosedPlaces: closed})
 }
 
 func (l *ledger) close(id, reason string, reopenable bool) {

@@ -100,7 +100,7 @@ func (l *liveLog) register(id, dept, finess string) {
 
 func (l *liveLog) declare(id string, available int) (domain.AppendResult, time.Time) {
 	l.t.Helper()
-	return l.append(id, domain.AvailabilityDeclared{Available: available, Installed: 20, Closed: 1})
+	return l.append(id, domain.AvailabilityDeclared{Available: available, Installed: 20, ClosedPlaces: 1})
 }
 
 func (l *liveLog) head() uint64 {
@@ -220,11 +220,11 @@ func TestLiveFollowCatchesUpThenFollows(t *testing.T) {
 			t.Errorf("units %v, want [75-B-01 77-A-01 77-A-02]", ids)
 		}
 	})
-	if v := unitView(t, live, "77-A-01"); v.Available != 7 || v.Installed != 20 || v.Closed != 1 || v.Revision != 1001 {
-		t.Errorf("77-A-01: available %d installed %d closed %d revision %d, want 7, 20, 1, 1001", v.Available, v.Installed, v.Closed, v.Revision)
+	if v := unitView(t, live, "77-A-01"); v.Available != 7 || v.Installed != 20 || v.ClosedPlaces != 1 || v.Revision != 1001 {
+		t.Errorf("77-A-01: available %d installed %d closed %d revision %d, want 7, 20, 1, 1001", v.Available, v.Installed, v.ClosedPlaces, v.Revision)
 	}
-	if v := unitView(t, live, "77-A-02"); !v.IsClosed() || v.Available != 0 {
-		t.Errorf("77-A-02: closed %v available %d, want closed with 0", v.IsClosed(), v.Available)
+	if v := unitView(t, live, "77-A-02"); !v.IsUnitClosed() || v.Available != 0 {
+		t.Errorf("77-A-02: closed %v available %d, want closed with 0", v.IsUnitClosed(), v.Available)
 	}
 	if v := unitView(t, live, "75-B-01"); v.Available != 9 || v.Comment != "2 postes en panne" {
 		t.Errorf("75-B-01: available %d comment %q, want 9 and the comment", v.Available, v.Comment)

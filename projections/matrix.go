@@ -161,7 +161,7 @@ func (a *Availability) Matrix() Matrix {
 			continue
 		}
 		installed := e.state.Declared().Installed
-		shared := e.pool != nil && !e.state.IsClosed()
+		shared := e.shares()
 		available := e.available()
 		for _, i := range cells {
 			grid[i].Units++
@@ -175,7 +175,7 @@ func (a *Availability) Matrix() Matrix {
 	for _, p := range a.pools {
 		counted = counted[:0]
 		for _, e := range p.members {
-			if !e.listed || e.state.IsClosed() {
+			if !e.listed || !e.shares() {
 				continue
 			}
 			cells, ok := cellsOf(e)

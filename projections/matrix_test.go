@@ -171,9 +171,9 @@ func TestMatrixTotalsCountPoolsOnce(t *testing.T) {
 		pools := map[string]int{}
 		for _, v := range l.a.Units() {
 			switch {
-			case v.IsClosed():
-			case v.Pool != "":
-				pools[v.Pool] = v.Available
+			case v.IsUnitClosed():
+			case v.Pool != nil:
+				pools[v.Pool.ID] = v.Available
 			default:
 				want += v.Available
 			}

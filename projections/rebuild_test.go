@@ -58,7 +58,7 @@ func randomLog(tb testing.TB, seed uint64, n int) []*domain.Envelope {
 		case k < 60:
 			installed := r.IntN(40)
 			closed := r.IntN(installed + 1)
-			cmd = domain.DeclareAvailability{Available: r.IntN(installed - closed + 1), Installed: installed, Closed: closed}
+			cmd = domain.DeclareAvailability{Available: r.IntN(installed - closed + 1), Installed: installed, ClosedPlaces: closed}
 		case k < 66:
 			cmd = domain.SetComment{Text: fmt.Sprintf("%d place(s) le %02d/03", r.IntN(4), 1+r.IntN(28))}
 		case k < 69:
@@ -227,10 +227,12 @@ func checkAgainstNaive(t *testing.T, envs []*domain.Envelope, a *Availability) {
 	}
 	shown := func(u *unit) int {
 		switch {
-		case u.state.IsClosed():
+		case u.state.IsUnitClosed():
 			return 0
 		case u.state.Pool() != "":
 			return poolCount(u.state.Pool())
+		case u.state.AwaitingDeclaration():
+			return 0
 		}
 		return u.state.Declared().Available
 	}
@@ -246,9 +248,9 @@ func checkAgainstNaive(t *testing.T, envs []*domain.Envelope, a *Availability) {
 			t.Errorf("unit %s: registered but not in the fold", id)
 			continue
 		}
-		if v.Available != shown(u) || v.Installed != u.state.Declared().Installed || v.Pool != u.state.Pool() || v.Unit != u.state.Unit() {
+		if v.Available != shown(u) || v.Installed != u.state.Declared().Installed || poolOf(v) != u.state.Pool() || v.Unit != u.state.Unit() {
 			t.Errorf("unit %s: got available %d installed %d pool %q, naive %d %d %q",
-				id, v.Available, v.Installed, v.Pool, shown(u), u.state.Declared().Installed, u.state.Pool())
+				id, v.Available, v.Installed, poolOf(v), shown(u), u.state.Declared().Installed, u.state.Pool())
 		}
 	}
 	if got := len(a.Units()); got != registered {
@@ -267,7 +269,7 @@ func checkAgainstNaive(t *testing.T, envs []*domain.Envelope, a *Availability) {
 			c.Units++
 			c.Installed += u.state.Declared().Installed
 			switch p := u.state.Pool(); {
-			case u.state.IsClosed():
+			case u.state.IsUnitClosed():
 			case p != "":
 				if !pools[p] {
 					pools[p] = true

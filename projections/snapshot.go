@@ -22,7 +22,8 @@ import (
 // resumes following the log after the snapshot's position instead of
 // folding it again from position 0.
 //
-// The format, version 2 (2 added the units' last hash to the availability fold):
+// The format, version 3 (2 added the units' last hash to the availability
+// fold; 3 the retirement, corrections and reopenings awaiting a declaration):
 //
 //	magic    8 bytes  "DISPOPRJ"
 //	version  4 bytes  big-endian uint32, snapshotVersion
@@ -49,7 +50,7 @@ import (
 
 const (
 	snapshotMagic   = "DISPOPRJ"
-	snapshotVersion = 2
+	snapshotVersion = 3
 	snapshotHeader  = len(snapshotMagic) + 4 + 8
 	// maxSnapshotPayload bounds what ReadSnapshot reads: far above the
 	// state of a region (a few MB), far below what would hurt.

@@ -245,7 +245,7 @@ func TestSnapshotDamagedIsRefused(t *testing.T) {
 		return b
 	}
 	otherVersion := bytes.Clone(good)
-	binary.BigEndian.PutUint32(otherVersion[8:], 3)
+	binary.BigEndian.PutUint32(otherVersion[8:], 2)
 	r := rand.New(rand.NewPCG(1, 2))
 	random := make([]byte, len(good))
 	for i := range random {
@@ -257,7 +257,7 @@ func TestSnapshotDamagedIsRefused(t *testing.T) {
 	}{
 		"empty":            {nil, "empty"},
 		"magic flipped":    {flip(0), "not a dispo projections snapshot"},
-		"version":          {otherVersion, "version 3"},
+		"version":          {otherVersion, "version 2"},
 		"length flipped":   {flip(19), ""},
 		"payload flipped":  {flip(len(good) / 2), "checksum"},
 		"checksum flipped": {flip(len(good) - 1), "checksum"},
@@ -350,7 +350,7 @@ func TestUnitSnapshotRoundTrips(t *testing.T) {
 	var s domain.UnitState
 	for _, ev := range []domain.Event{
 		domain.UnitRegistered{Unit: u},
-		domain.AvailabilityDeclared{Available: 3, Installed: 20, Closed: 1},
+		domain.AvailabilityDeclared{Available: 3, Installed: 20, ClosedPlaces: 1},
 		domain.CommentSet{Text: "2 postes en panne"},
 		domain.UnitPooled{Pool: "P1"},
 		domain.UnitClosed{Reason: "travaux", Start: at, PlannedEnd: at.Add(48 * time.Hour), Reopenable: true},

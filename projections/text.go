@@ -81,7 +81,7 @@ const (
 // Nom de l'UO, disponibles / installés, Etat, Téléphone), then the markers
 // of closed and pooled units and the comment. The unit lines are aligned
 // among themselves, as in the seed, so that they read the same.
-func WriteDetail(w io.Writer, department string, rows []DetailRow) error {
+func WriteDetail(w io.Writer, department string, rows []UnitView) error {
 	t := newTable()
 	t.line("Etablissement", "Nom de l'UO", "disponibles / installés", "Etat", "Téléphone")
 	t.line("Département " + department) // no tab: the unit lines align apart
@@ -90,13 +90,13 @@ func WriteDetail(w io.Writer, department string, rows []DetailRow) error {
 	}
 	for _, r := range rows {
 		var marks []string
-		if r.Closed {
+		if r.IsUnitClosed() {
 			marks = append(marks, MarkClosed)
 		}
-		if r.Pooled {
+		if r.Pool != nil {
 			marks = append(marks, MarkPooled)
 		}
-		t.line(r.Establishment, r.UnitName, ratio(r.Available, r.Installed), FormatParis(r.LastUpdate), r.Phone,
+		t.line(r.Establishment, r.Name, ratio(r.Available, r.Installed), FormatParis(r.LastDeclaredAt), r.Phone,
 			strings.Join(marks, ", "), r.Comment)
 	}
 	return t.writeTo(w)

@@ -50,10 +50,10 @@ func TestWriteDetailSeed(t *testing.T) {
 }
 
 func TestWriteDetailMarkers(t *testing.T) {
-	rows := []DetailRow{
-		{Establishment: "EG", UnitName: "A", UnitID: "a", Installed: 5, LastUpdate: t0, Phone: "01 23", Closed: true},
-		{Establishment: "EG", UnitName: "B", UnitID: "b", Available: 2, Installed: 5, LastUpdate: t0, Pooled: true, Comment: "1 place le 11/03 à 10h"},
-		{Establishment: "EG", UnitName: "C", UnitID: "c"},
+	rows := []UnitView{
+		{Unit: domain.Unit{Establishment: "EG", Name: "A", ID: "a", Phone: "01 23"}, Installed: 5, LastDeclaredAt: t0, Closure: &domain.Closure{Reason: "travaux"}},
+		{Unit: domain.Unit{Establishment: "EG", Name: "B", ID: "b"}, Available: 2, Installed: 5, LastDeclaredAt: t0, Pool: &PoolView{ID: "P"}, Comment: "1 place le 11/03 à 10h"},
+		{Unit: domain.Unit{Establishment: "EG", Name: "C", ID: "c"}},
 	}
 	var b strings.Builder
 	if err := WriteDetail(&b, "93", rows); err != nil {

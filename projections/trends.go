@@ -227,7 +227,7 @@ func (t *Trends) Apply(env *domain.Envelope) {
 	}
 	e := u.e
 	switch env.Event.(type) {
-	case domain.UnitRegistered, domain.UnitDetailsChanged:
+	case domain.UnitRegistered, domain.UnitDetailsChanged, domain.UnitRetired:
 		t.moveUnit(u, now)
 	}
 	t.refreshUnit(u, now)
@@ -378,7 +378,12 @@ func b2i(b bool) int64 {
 // moveUnit puts u in the cell of its department and type, after a
 // registration or a change of details, with what it adds.
 func (t *Trends) moveUnit(u *trendUnit, now int64) {
-	if !u.e.state.Registered() {
+	if u.e.state.Retired() && u.cell >= 0 {
+		// Retired: it leaves its group's totals and every week from now on.
+		t.add(u.cell, now, -u.avail, -u.inst, -b2i(u.counted), -b2i(u.closed))
+		u.cell, u.counted, u.closed, u.avail, u.inst = -1, false, false, 0, 0
+	}
+	if !u.e.state.Registered() || u.e.state.Retired() {
 		return
 	}
 	un := u.e.state.Unit()
@@ -402,11 +407,11 @@ func (t *Trends) refreshUnit(u *trendUnit, now int64) {
 	var avail, inst int64
 	if counted {
 		inst = int64(e.state.Declared().Installed)
-		if e.pool == nil {
+		if !e.shares() {
 			avail = int64(e.available())
 		}
 	}
-	closed := cell >= 0 && e.state.IsClosed()
+	closed := cell >= 0 && e.state.IsUnitClosed()
 	if cell < 0 || counted == u.counted && closed == u.closed && avail == u.avail && inst == u.inst {
 		return
 	}
@@ -425,7 +430,7 @@ func (t *Trends) refreshPool(p *pool, now int64) {
 	groups := t.swap[:0]
 	for _, m := range p.members {
 		mu := t.units[m]
-		if mu == nil || !mu.counted || mu.closed {
+		if mu == nil || !mu.counted || !m.shares() {
 			continue
 		}
 		for _, id := range t.groups[mu.cell].cell {

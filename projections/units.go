@@ -1,48 +1,85 @@
 package projections
 
 import (
+	"slices"
 	"time"
 
 	"dispo/domain"
 )
 
-// UnitView is a unit as people read it.
+// UnitView is a unit as people read it: the one rendering of a unit, which
+// the API's answers (to queries and to commands alike), the detail rows and
+// the pages all show. Everything in it comes from the fold at one position.
 type UnitView struct {
 	domain.Unit
 
-	Available      int             // as shown: 0 while closed, the pool's count when pooled
-	Installed      int             // installed places, the unit's own
-	Closed         int             // closed places (lits fermés) of the last declaration
-	Comment        string          // "" when none
-	LastDeclaredAt time.Time       // zero if never declared
-	Closure        *domain.Closure // the ongoing indisponibilité totale, nil when open
-	Pool           string          // pool id, "" when not pooled
-	Revision       int64           // revision of the unit's stream the view was folded to
+	// Available is what the unit shows as available (see entry.available):
+	// the pool's count when Pool is set, which may exceed Installed.
+	Available    int
+	Installed    int // installed places, the unit's own
+	ClosedPlaces int // places out of use (lits fermés) of the last declaration
+	// DeclarationID is the event of the last declaration ("" if none), the
+	// one a correction names.
+	DeclarationID  string
+	LastDeclaredAt time.Time // zero if never declared
+	// AwaitingDeclaration: reopened and not declared since; Available is 0
+	// and the figures are those of before the closure.
+	AwaitingDeclaration bool
+	Comment             string          // "" when none
+	CommentAt           time.Time       // when the comment was set
+	Closure             *domain.Closure // the ongoing indisponibilité totale, nil when open
+	Pool                *PoolView       // nil when not pooled
+	Retired             bool            // retired from the directory: in no list or total
+	Revision            int64           // revision of the unit's own stream: what If-Match takes
 }
 
-// IsClosed reports whether the unit is in indisponibilité totale.
-func (v UnitView) IsClosed() bool { return v.Closure != nil }
+// IsUnitClosed reports whether the unit is in indisponibilité totale.
+func (v UnitView) IsUnitClosed() bool { return v.Closure != nil }
+
+// PoolView says that a unit's available figure is its pool's (lits
+// mutualisés sur plusieurs UO), and with whom it is shared.
+type PoolView struct {
+	ID        string
+	Members   []string // unit ids, sorted
+	Available int      // the pool's count, shown by every open member
+	Installed int      // the members' installed places, summed
+}
 
 func (e *entry) view() UnitView {
 	d := e.state.Declared()
 	v := UnitView{
-		Unit:           e.state.Unit(),
-		Available:      e.available(),
-		Installed:      d.Installed,
-		Closed:         d.Closed,
-		Comment:        e.state.Comment(),
-		LastDeclaredAt: e.state.LastDeclaredAt(),
-		Pool:           e.state.Pool(),
-		Revision:       e.state.Revision(),
+		Unit:                e.state.Unit(),
+		Available:           e.available(),
+		Installed:           d.Installed,
+		ClosedPlaces:        d.ClosedPlaces,
+		LastDeclaredAt:      e.state.LastDeclaredAt(),
+		AwaitingDeclaration: e.state.AwaitingDeclaration(),
+		Comment:             e.state.Comment(),
+		CommentAt:           e.state.CommentAt(),
+		Retired:             e.state.Retired(),
+		Revision:            e.state.Revision(),
+	}
+	if id := e.state.DeclarationID(); !id.IsZero() {
+		v.DeclarationID = id.String()
 	}
 	if c, ok := e.state.Closure(); ok {
 		closure := c // allocated only for closed units
 		v.Closure = &closure
 	}
+	if p := e.pool; p != nil {
+		pv := &PoolView{ID: p.id, Available: p.available, Members: make([]string, len(p.members))}
+		for i, m := range p.members {
+			pv.Members[i] = m.id
+			pv.Installed += m.state.Declared().Installed
+		}
+		slices.Sort(pv.Members)
+		v.Pool = pv
+	}
 	return v
 }
 
-// Unit returns the view of unit id; false if no such unit is registered.
+// Unit returns the view of unit id, retired ones included (their page and
+// history stay); false if no such unit is registered.
 func (a *Availability) Unit(id string) (UnitView, bool) {
 	e := a.units[id]
 	if e == nil || !e.state.Registered() {
@@ -51,12 +88,25 @@ func (a *Availability) Unit(id string) (UnitView, bool) {
 	return e.view(), true
 }
 
-// Units returns every registered unit, sorted by department, establishment
-// name and unit id (byte order).
+// Units returns every registered unit still in the directory (not
+// retired), sorted by department, establishment name and unit id (byte order).
 func (a *Availability) Units() []UnitView {
 	vs := make([]UnitView, len(a.listed))
 	for i, e := range a.listed {
 		vs[i] = e.view()
 	}
 	return vs
+}
+
+// StateView renders a unit from the fold of its own stream alone, as a
+// history shows each step: the same rendering as Unit, except that a pool
+// is named without its members and count, which only the whole log's fold
+// knows (the unit's available figure is then its own last declaration).
+func StateView(s domain.UnitState) UnitView {
+	e := entry{id: s.Unit().ID, state: s}
+	v := e.view()
+	if p := s.Pool(); p != "" {
+		v.Pool = &PoolView{ID: p}
+	}
+	return v
 }

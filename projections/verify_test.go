@@ -313,7 +313,7 @@ func benchChain(b *testing.B, n int) []domain.Envelope {
 		} else {
 			u := int(pos) % units
 			env.Stream, env.Revision, prev = streams[u], revs[u], &last[u]
-			env.Event = domain.AvailabilityDeclared{Available: int(pos) % 7, Installed: 20, Closed: int(pos) % 3}
+			env.Event = domain.AvailabilityDeclared{Available: int(pos) % 7, Installed: 20, ClosedPlaces: int(pos) % 3}
 			revs[u]++
 		}
 		one := []domain.Envelope{env}

@@ -186,7 +186,7 @@ func benchLog(b *testing.B, n int) string {
 		case i%50 == 0:
 			e = domain.CommentSet{Text: "1 place le 11/03 à 10h"}
 		default:
-			e = domain.AvailabilityDeclared{Available: i % 5, Installed: 24, Closed: i % 3}
+			e = domain.AvailabilityDeclared{Available: i % 5, Installed: 24, ClosedPlaces: i % 3}
 		}
 		batch = append(batch, domain.AppendRequest{Stream: domain.UnitStream(fmt.Sprintf("u%04d", u)),
 			Expected: domain.AnyRevision, Events: []domain.Envelope{eventlogtest.Env(e)}})

@@ -44,16 +44,19 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // typeCodes: part of the format, do not change; only append.
 var typeCodes = map[string]byte{
-	domain.TypeUnitRegistered:       1,
-	domain.TypeUnitDetailsChanged:   2,
-	domain.TypeAvailabilityDeclared: 3,
-	domain.TypeCommentSet:           4,
-	domain.TypeCommentCleared:       5,
-	domain.TypeUnitClosed:           6,
-	domain.TypeUnitReopened:         7,
-	domain.TypeUnitPooled:           8,
-	domain.TypeUnitUnpooled:         9,
-	domain.TypeLogSealed:            10,
+	domain.TypeUnitRegistered:        1,
+	domain.TypeUnitDetailsChanged:    2,
+	domain.TypeAvailabilityDeclared:  3,
+	domain.TypeCommentSet:            4,
+	domain.TypeCommentCleared:        5,
+	domain.TypeUnitClosed:            6,
+	domain.TypeUnitReopened:          7,
+	domain.TypeUnitPooled:            8,
+	domain.TypeUnitUnpooled:          9,
+	domain.TypeLogSealed:             10,
+	domain.TypeUnitRetired:           11,
+	domain.TypeClosureCancelled:      12,
+	domain.TypeAvailabilityCorrected: 13,
 }
 
 // sourceCodes: part of the format, do not change; only append.
@@ -138,6 +141,11 @@ func appendUnit(dst []byte, u domain.Unit) []byte {
 	for _, s := range [...]string{u.ID, u.FINESS, u.Establishment, u.Department, u.Type, u.Name, u.Phone} {
 		dst = appendString(dst, s)
 	}
+	// The commune came later: written only when set, so that records of
+	// units without one are those written before it.
+	if u.Commune != "" {
+		dst = appendString(dst, u.Commune)
+	}
 	return dst
 }
 
@@ -150,7 +158,7 @@ func appendPayload(dst []byte, e domain.Event) ([]byte, error) {
 	case domain.AvailabilityDeclared:
 		dst = appendInt(dst, e.Available)
 		dst = appendInt(dst, e.Installed)
-		return appendInt(dst, e.Closed), nil
+		return appendInt(dst, e.ClosedPlaces), nil
 	case domain.CommentSet:
 		return appendString(dst, e.Text), nil
 	case domain.UnitClosed:
@@ -179,6 +187,16 @@ func appendPayload(dst []byte, e domain.Event) ([]byte, error) {
 			dst = appendString(dst, h.Hash)
 		}
 		return dst, nil
+	case domain.UnitRetired:
+		return appendString(dst, e.Reason), nil
+	case domain.ClosureCancelled:
+		return appendString(dst, e.Reason), nil
+	case domain.AvailabilityCorrected:
+		dst = appendString(dst, e.Corrects)
+		dst = appendInt(dst, e.Available)
+		dst = appendInt(dst, e.Installed)
+		dst = appendInt(dst, e.ClosedPlaces)
+		return appendString(dst, e.Reason), nil
 	case domain.CommentCleared, domain.UnitReopened, domain.UnitUnpooled:
 		return dst, nil
 	}
@@ -308,8 +326,12 @@ func (d *decoder) intern(r *reader) string {
 }
 
 func (r *reader) unit() domain.Unit {
-	return domain.Unit{ID: r.str(), FINESS: r.str(), Establishment: r.str(), Department: r.str(),
+	u := domain.Unit{ID: r.str(), FINESS: r.str(), Establishment: r.str(), Department: r.str(),
 		Type: r.str(), Name: r.str(), Phone: r.str()}
+	if r.err == nil && len(r.b) > 0 {
+		u.Commune = r.str() // see appendUnit
+	}
+	return u
 }
 
 // checkRecord verifies the header and checksum of the record at pos.
@@ -370,7 +392,7 @@ func (d *decoder) decode(pos uint64, rec []byte, env *domain.Envelope) error {
 	case 2:
 		env.Event = domain.UnitDetailsChanged{Unit: r.unit()}
 	case 3:
-		env.Event = domain.AvailabilityDeclared{Available: r.int(), Installed: r.int(), Closed: r.int()}
+		env.Event = domain.AvailabilityDeclared{Available: r.int(), Installed: r.int(), ClosedPlaces: r.int()}
 	case 4:
 		env.Event = domain.CommentSet{Text: r.str()}
 	case 5:
@@ -385,6 +407,12 @@ func (d *decoder) decode(pos uint64, rec []byte, env *domain.Envelope) error {
 		env.Event = domain.UnitUnpooled{}
 	case 10:
 		env.Event = domain.LogSealed{Heads: d.heads(&r)}
+	case 11:
+		env.Event = domain.UnitRetired{Reason: r.str()}
+	case 12:
+		env.Event = domain.ClosureCancelled{Reason: r.str()}
+	case 13:
+		env.Event = domain.AvailabilityCorrected{Corrects: r.str(), Available: r.int(), Installed: r.int(), ClosedPlaces: r.int(), Reason: r.str()}
 	default:
 		return fmt.Errorf("%w at position %d: unknown type code %d", errCorrupt, pos, rec[offType])
 	}

@@ -18,7 +18,7 @@ func sampleEnvelopes() []domain.Envelope {
 	events := []domain.Event{
 		domain.UnitRegistered{Unit: unit},
 		domain.UnitDetailsChanged{Unit: unit},
-		domain.AvailabilityDeclared{Available: 1, Installed: 18, Closed: 0},
+		domain.AvailabilityDeclared{Available: 1, Installed: 18, ClosedPlaces: 0},
 		domain.CommentSet{Text: "1 place le 11/03 à 10h"},
 		domain.CommentCleared{},
 		domain.UnitClosed{Reason: "travaux", Start: at, PlannedEnd: at.Add(48 * time.Hour), Reopenable: true},

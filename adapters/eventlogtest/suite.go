@@ -86,7 +86,7 @@ func Env(e domain.Event) domain.Envelope {
 func Declarations(n int) []domain.Envelope {
 	out := make([]domain.Envelope, n)
 	for i := range out {
-		out[i] = Env(domain.AvailabilityDeclared{Available: i % 7, Installed: 20, Closed: i % 3})
+		out[i] = Env(domain.AvailabilityDeclared{Available: i % 7, Installed: 20, ClosedPlaces: i % 3})
 	}
 	return out
 }

@@ -45,7 +45,7 @@ func testEveryEventTypeRoundTrips(t *testing.T, l Log) {
 			Department: "77", Type: "udm", Name: "Unité de dialyse médicalisée", Phone: "01 64 00 00 00"}},
 		domain.UnitDetailsChanged{Unit: domain.Unit{ID: "77-EG-01", FINESS: "770000001", Establishment: "EG",
 			Department: "77", Type: "centre_lourd", Name: "Centre Lourd"}},
-		domain.AvailabilityDeclared{Available: 1, Installed: 18, Closed: 2},
+		domain.AvailabilityDeclared{Available: 1, Installed: 18, ClosedPlaces: 2},
 		domain.CommentSet{Text: "1 place le 11/03 à 10h — «réservée»"},
 		domain.CommentCleared{},
 		domain.UnitClosed{Reason: "travaux", Start: start, PlannedEnd: start.Add(72 * time.Hour), Reopenable: true},

@@ -111,7 +111,7 @@ func commandFor(ev domain.Event) domain.Command {
 	case domain.UnitDetailsChanged:
 		return domain.ChangeUnitDetails{Unit: e.Unit}
 	case domain.AvailabilityDeclared:
-		return domain.DeclareAvailability{Available: e.Available, Installed: e.Installed, Closed: e.Closed}
+		return domain.DeclareAvailability{Available: e.Available, Installed: e.Installed, ClosedPlaces: e.ClosedPlaces}
 	case domain.CommentSet:
 		return domain.SetComment{Text: e.Text}
 	case domain.CommentCleared:

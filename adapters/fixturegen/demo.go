@@ -59,20 +59,20 @@ func Demo(now time.Time) ([]domain.Envelope, error) {
 	for _, s := range streams {
 		u := units[s]
 		last := u.state.LastDeclaredAt()
-		if !u.state.Registered() || u.state.IsClosed() || end.Sub(last) > 6*24*time.Hour {
+		if !u.state.Registered() || u.state.IsUnitClosed() || end.Sub(last) > 6*24*time.Hour {
 			continue
 		}
 		// Ages spread evenly on a log scale from a minute to the whole
 		// span: as many units in the last hour as in the last days.
 		age := time.Duration(math.Exp(r.Float64()*math.Log(float64(span)/float64(time.Minute)))) * time.Minute
 		d := u.state.Declared()
-		capacity := d.Installed - d.Closed
+		capacity := d.Installed - d.ClosedPlaces
 		avail := min(capacity, max(0, d.Available+r.IntN(3)-1))
 		fresh = append(fresh, domain.Envelope{
 			ID: domain.EventID(newUUID(src)), Stream: s, SchemaVersion: 1,
 			RecordedAt: now.Add(-age).UTC().Truncate(time.Second), Actor: u.declarer, Source: domain.SourceManual,
 			CorrelationID: newUUID(src).String(),
-			Event:         domain.AvailabilityDeclared{Available: avail, Installed: d.Installed, Closed: d.Closed},
+			Event:         domain.AvailabilityDeclared{Available: avail, Installed: d.Installed, ClosedPlaces: d.ClosedPlaces},
 			Revision:      uint64(u.state.Revision() + 1),
 		})
 	}

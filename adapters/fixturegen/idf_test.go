@@ -82,7 +82,7 @@ func gather(t *testing.T, log iter.Seq[domain.Envelope], end time.Time) regionSt
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(since)) {
-		if s := c.states[domain.UnitStream(id)]; !s.IsClosed() && end.Sub(since[id]) > week {
+		if s := c.states[domain.UnitStream(id)]; !s.IsUnitClosed() && end.Sub(since[id]) > week {
 			miss(id, end.Sub(since[id]))
 			st.trailing = append(st.trailing, id)
 		}

@@ -48,7 +48,7 @@ func Seed77() []domain.Envelope {
 		log = append(log, s.envelopes(u.ID, revisions[u.ID], g)...)
 	}
 	declare := func(a, i, c int) domain.Event {
-		return domain.AvailabilityDeclared{Available: a, Installed: i, Closed: c}
+		return domain.AvailabilityDeclared{Available: a, Installed: i, ClosedPlaces: c}
 	}
 
 	imported := wall(2024, time.August, 1, 9, 0)

@@ -55,12 +55,12 @@ func TestSeed77MatchesTheTable(t *testing.T) {
 		u := s.Unit()
 		got = append(got, strings.Join([]string{
 			u.Establishment, u.Name,
-			strconv.Itoa(s.Available()) + " / " + strconv.Itoa(s.Declared().Installed),
+			strconv.Itoa(s.Declared().Available) + " / " + strconv.Itoa(s.Declared().Installed),
 			s.LastDeclaredAt().In(paris).Format("15:04 le 02/01/2006"), u.Phone,
 		}, " | "))
-		if u.Department != "77" || !strings.HasPrefix(u.FINESS, "77") || s.IsClosed() || s.Pool() != "" || s.Comment() != "" || s.Declared().Closed != 0 {
+		if u.Department != "77" || !strings.HasPrefix(u.FINESS, "77") || s.IsUnitClosed() || s.Pool() != "" || s.Comment() != "" || s.Declared().ClosedPlaces != 0 {
 			t.Errorf("unit %s: department %s, FINESS %s, closed %v, pool %q, comment %q, closed places %d",
-				u.ID, u.Department, u.FINESS, s.IsClosed(), s.Pool(), s.Comment(), s.Declared().Closed)
+				u.ID, u.Department, u.FINESS, s.IsUnitClosed(), s.Pool(), s.Comment(), s.Declared().ClosedPlaces)
 		}
 	}
 	if !slices.Equal(got, want) {

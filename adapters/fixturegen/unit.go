@@ -148,7 +148,7 @@ func (u *unitGen) declare(at time.Time) group {
 	if u.pool != nil {
 		free = u.pool.declare(u.rng)
 	}
-	events := []domain.Event{domain.AvailabilityDeclared{Available: free, Installed: u.installed, Closed: u.closed}}
+	events := []domain.Event{domain.AvailabilityDeclared{Available: free, Installed: u.installed, ClosedPlaces: u.closed}}
 	switch r := u.rng.Float64(); {
 	case !u.comment && r < 0.07, u.comment && r < 0.05:
 		u.comment = true

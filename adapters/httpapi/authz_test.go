@@ -80,10 +80,10 @@ var authzCommands = []authzCommand{
 				"type": tg.typ, "name": "Nom changé", "phone": "01 60 00 00 00"}
 		}, act: domain.ActAdminister, status: http.StatusOK},
 	{name: "declare", method: "POST", path: authzUnitPath("/declarations"),
-		body: func(authzTarget) any { return map[string]any{"available": 1, "installed": 20, "closed": 1} },
+		body: func(authzTarget) any { return map[string]any{"available": 1, "installed": 20, "closed_places": 1} },
 		act:  domain.ActDeclare, status: http.StatusOK},
 	{name: "set-comment", method: "PUT", path: authzUnitPath("/comment"),
-		body: func(authzTarget) any { return map[string]any{"text": "1 place le 11/03 à 10h"} },
+		body: func(authzTarget) any { return map[string]any{"comment": "1 place le 11/03 à 10h"} },
 		act:  domain.ActDeclare, status: http.StatusOK},
 	{name: "clear-comment", method: "DELETE", path: authzUnitPath("/comment"),
 		act: domain.ActDeclare, status: http.StatusOK,
@@ -228,7 +228,7 @@ var authzQueries = []struct {
 	{"matrix", func(authzTarget) string { return "/api/v1/matrix" }},
 	{"department-rows", func(tg authzTarget) string { return "/api/v1/departments/" + tg.department + "/rows" }},
 	{"freshness", func(authzTarget) string { return "/api/v1/freshness" }},
-	{"freshness-missed", func(tg authzTarget) string { return "/api/v1/freshness/missed?department=" + tg.department }},
+	{"freshness-missed", func(tg authzTarget) string { return "/api/v1/freshness/overdue?department=" + tg.department }},
 	{"session", func(authzTarget) string { return "/api/v1/session" }},
 }
 
@@ -354,7 +354,7 @@ func TestAuthzNoOpCommands(t *testing.T) {
 		allowed bool
 	}{
 		{"responsable clears no comment", resp, "DELETE", "/api/v1/units/77-EG-01/comment", nil, true},
-		{"responsable sets an empty comment", resp, "PUT", "/api/v1/units/77-EG-01/comment", map[string]any{"text": ""}, true},
+		{"responsable sets an empty comment", resp, "PUT", "/api/v1/units/77-EG-01/comment", map[string]any{"comment": ""}, true},
 		{"admin changes details to the same", admin, "PUT", "/api/v1/units/77-EG-01", same, true},
 		{"admin clears no comment", admin, "DELETE", "/api/v1/units/77-EG-01/comment", nil, false},
 		{"professionnel clears no comment", pro, "DELETE", "/api/v1/units/77-EG-01/comment", nil, false},

@@ -161,10 +161,10 @@ func TestBadInputBodies(t *testing.T) {
 		// Values.
 		decl("negative available", `{"available":-1,"installed":20}`),
 		decl("negative installed", `{"available":0,"installed":-1}`),
-		decl("negative closed", `{"available":0,"installed":20,"closed":-1}`),
+		decl("negative closed", `{"available":0,"installed":20,"closed_places":-1}`),
 		decl("available above installed", `{"available":21,"installed":20}`),
-		decl("available above installed - closed", `{"available":20,"installed":20,"closed":1}`),
-		decl("closed above installed", `{"available":0,"installed":5,"closed":6}`),
+		decl("available above installed - closed", `{"available":20,"installed":20,"closed_places":1}`),
+		decl("closed above installed", `{"available":0,"installed":5,"closed_places":6}`),
 		decl("installed above the maximum", fmt.Sprintf(`{"available":0,"installed":%d}`, domain.MaxCount+1)),
 		decl("comment of 501 characters", `{"available":1,"installed":20,"comment":"`+long+`"}`),
 		decl("comment with a control character", `{"available":1,"installed":20,"comment":"a\u0007b"}`),
@@ -185,14 +185,14 @@ func TestBadInputBodies(t *testing.T) {
 		{name: "register as text", role: domain.RoleAdmin, req: badReq{method: "POST", path: "/api/v1/units", body: `{}`, ctype: "text/json"}, status: 415, code: "unsupported_media_type"},
 
 		// Comments.
-		{name: "set comment of 501 characters", req: badPut(badComment, `{"text":"`+strings.Repeat("x", domain.MaxCommentLen+1)+`"}`), status: 400, code: "invalid"},
-		{name: "set comment with a control character", req: badPut(badComment, `{"text":"1 place\u001b[31m"}`), status: 400, code: "invalid"},
-		{name: "set comment with DEL", req: badPut(badComment, `{"text":"a\u007fb"}`), status: 400, code: "invalid"},
-		{name: "set comment with C1 control", req: badPut(badComment, `{"text":"a\u0085b"}`), status: 400, code: "invalid"},
+		{name: "set comment of 501 characters", req: badPut(badComment, `{"comment":"`+strings.Repeat("x", domain.MaxCommentLen+1)+`"}`), status: 400, code: "invalid"},
+		{name: "set comment with a control character", req: badPut(badComment, `{"comment":"1 place\u001b[31m"}`), status: 400, code: "invalid"},
+		{name: "set comment with DEL", req: badPut(badComment, `{"comment":"a\u007fb"}`), status: 400, code: "invalid"},
+		{name: "set comment with C1 control", req: badPut(badComment, `{"comment":"a\u0085b"}`), status: 400, code: "invalid"},
 		{name: "set comment without text", req: badPut(badComment, `{}`), status: 400, code: "invalid"},
-		{name: "set comment null text", req: badPut(badComment, `{"text":null}`), status: 400, code: "invalid"},
-		{name: "set comment unknown field", req: badPut(badComment, `{"text":"a","comment":"b"}`), status: 400, code: "unknown_field"},
-		{name: "set comment number", req: badPut(badComment, `{"text":1}`), status: 400, code: "invalid"},
+		{name: "set comment null text", req: badPut(badComment, `{"comment":null}`), status: 400, code: "invalid"},
+		{name: "set comment unknown field", req: badPut(badComment, `{"comment":"a","comment":"b"}`), status: 400, code: "unknown_field"},
+		{name: "set comment number", req: badPut(badComment, `{"comment":1}`), status: 400, code: "invalid"},
 
 		// Closures.
 		{name: "closure planned end before start", req: badPut(badClosure, `{"reason":"travaux","start":"2025-03-10T08:00:00Z","planned_end":"2025-03-09T08:00:00Z"}`), status: 400, code: "invalid"},
@@ -297,7 +297,7 @@ func TestBadInputQueries(t *testing.T) {
 	e := newEnv(t)
 	get := func(path string) badReq { return badReq{method: "GET", path: path} }
 	cases := []badCase{}
-	for _, p := range []string{"/api/v1/matrix", "/api/v1/units", "/api/v1/units/77-EG-01", "/api/v1/freshness", "/api/v1/freshness/missed", "/api/v1/departments/77/rows"} {
+	for _, p := range []string{"/api/v1/matrix", "/api/v1/units", "/api/v1/units/77-EG-01", "/api/v1/freshness", "/api/v1/freshness/overdue", "/api/v1/departments/77/rows"} {
 		for _, v := range []string{"-1", "abc", "1.5", "1e3", "18446744073709551616", "%20", "0x10"} {
 			sep := "?"
 			if strings.Contains(p, "?") {
@@ -324,7 +324,7 @@ func TestBadInputQueries(t *testing.T) {
 		"/api/v1/departments/%C3%A9/rows",
 		"/api/v1/departments/77/rows?row=nope",
 		"/api/v1/departments/77/rows?row=%00",
-		"/api/v1/freshness/missed?department=99x",
+		"/api/v1/freshness/overdue?department=99x",
 		"/api/v1/units/a%00b",
 		"/api/v1/units/" + strings.Repeat("a", 65),
 	} {
@@ -353,7 +353,7 @@ func TestBadInputPathIDs(t *testing.T) {
 			body   string
 		}{
 			{resp, "POST", "/declarations", `{"available":1,"installed":20}`},
-			{resp, "PUT", "/comment", `{"text":"x"}`},
+			{resp, "PUT", "/comment", `{"comment":"x"}`},
 			{resp, "DELETE", "/comment", ""},
 			{resp, "PUT", "/closure", `{"reason":"x"}`},
 			{resp, "DELETE", "/closure", ""},
@@ -465,13 +465,13 @@ var badWrongMethods = []struct {
 	{"GET", "/api/v1/units/77-EG-01/declarations", "", "POST"},
 	{"PUT", "/api/v1/units/77-EG-01/declarations", `{"available":1,"installed":20}`, "POST"},
 	{"DELETE", "/api/v1/units/77-EG-01/declarations", "", "POST"},
-	{"POST", "/api/v1/units/77-EG-01/comment", `{"text":"x"}`, "DELETE, PUT"},
+	{"POST", "/api/v1/units/77-EG-01/comment", `{"comment":"x"}`, "DELETE, PUT"},
 	{"GET", "/api/v1/units/77-EG-01/closure", "", "DELETE, PUT"},
 	{"PATCH", "/api/v1/units/77-EG-01/closure", `{"reason":"x"}`, "DELETE, PUT"},
 	{"POST", "/api/v1/units/77-EG-01/pool", `{"pool":"p"}`, "DELETE, PUT"},
 	{"PATCH", "/api/v1/departments/77/rows", "", "GET"},
 	{"POST", "/api/v1/freshness", `{}`, "GET"},
-	{"PUT", "/api/v1/freshness/missed", `{}`, "GET"},
+	{"PUT", "/api/v1/freshness/overdue", `{}`, "GET"},
 	{"PUT", "/api/v1/session", `{}`, "DELETE, GET, POST"},
 	{"PUT", "/api/v1/backup", `{}`, "GET"},
 	{"POST", "/healthz", "", "GET, HEAD"},
@@ -536,13 +536,13 @@ func TestBadInputBoundariesAccepted(t *testing.T) {
 		{"charset parameter", badReq{method: "POST", path: badDecl, body: `{"available":2,"installed":20}`, ctype: "application/json; charset=utf-8"}},
 		{"media type in capitals", badReq{method: "POST", path: badDecl, body: `{"available":3,"installed":20}`, ctype: "Application/JSON"}},
 		{"trailing new line", badPost(badDecl, `{"available":4,"installed":20}`+"\r\n")},
-		{"zero counts", badPost(badDecl, `{"available":0,"installed":0,"closed":0}`)},
-		{"all closed", badPost(badDecl, `{"available":0,"installed":20,"closed":20}`)},
-		{"available = installed - closed", badPost(badDecl, `{"available":19,"installed":20,"closed":1}`)},
+		{"zero counts", badPost(badDecl, `{"available":0,"installed":0,"closed_places":0}`)},
+		{"all closed", badPost(badDecl, `{"available":0,"installed":20,"closed_places":20}`)},
+		{"available = installed - closed", badPost(badDecl, `{"available":19,"installed":20,"closed_places":1}`)},
 		{"maximum installed", badPost(badDecl, fmt.Sprintf(`{"available":%d,"installed":%d}`, domain.MaxCount, domain.MaxCount))},
 		{"If-Match *", badReq{method: "POST", path: badDecl, body: `{"available":5,"installed":20}`, header: map[string]string{"If-Match": "*"}}},
 		{"Idempotency-Key of 200 bytes", badReq{method: "POST", path: badDecl, body: `{"available":6,"installed":20}`, header: map[string]string{"Idempotency-Key": strings.Repeat("k", 200)}}},
-		{"comment of 500 characters", badPut(badComment, `{"text":"`+strings.Repeat("x", domain.MaxCommentLen)+`"}`)},
+		{"comment of 500 characters", badPut(badComment, `{"comment":"`+strings.Repeat("x", domain.MaxCommentLen)+`"}`)},
 		{"closure planned end after start", badPut(badClosure, `{"reason":"travaux","start":"2025-03-10T08:00:00Z","planned_end":"2025-03-10T08:00:01Z"}`)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -564,7 +564,7 @@ func TestBadInputBoundariesAccepted(t *testing.T) {
 		t.Fatalf("weak If-Match: %d %s", res.status, res.body)
 	}
 	for _, q := range []string{"/api/v1/matrix?min_position=0", "/api/v1/units?department=77&type=udm&establishment=" + finessEG + "&band=1h&min_position=1",
-		"/api/v1/departments/2A/rows", "/api/v1/departments/971/rows?row=udm", "/api/v1/freshness/missed?department=75"} {
+		"/api/v1/departments/2A/rows", "/api/v1/departments/971/rows?row=udm", "/api/v1/freshness/overdue?department=75"} {
 		if res := resp.do("GET", q, nil, nil); res.status != http.StatusOK {
 			t.Fatalf("GET %s: %d %s", q, res.status, res.body)
 		}
@@ -792,7 +792,7 @@ func (g badGen) valid(fields []string) string {
 	if g.r.IntN(2) == 0 {
 		comment = `,"comment":` + strconv.Quote(g.pick("", "1 place le 11/03 à 10h", "complet"))
 	}
-	return fmt.Sprintf(`{"available":%d,"installed":%d,"closed":%d%s}`, available, installed, closed, comment)
+	return fmt.Sprintf(`{"available":%d,"installed":%d,"closed_places":%d%s}`, available, installed, closed, comment)
 }
 
 // value is a JSON value for field f: mostly of the right type, often at or
@@ -802,7 +802,7 @@ func (g badGen) value(f string, depth int) string {
 		return g.any(depth)
 	}
 	switch f {
-	case "available", "installed", "closed":
+	case "available", "installed", "closed_places":
 		return g.pick(strconv.Itoa(g.r.IntN(30)), strconv.Itoa(g.r.IntN(30)), strconv.Itoa(g.r.IntN(30)-5),
 			"0", "-0", "100000", "100001", "9223372036854775807", "-9223372036854775808", "1e2", "1.5", "2.0", "1E400", "00", "+1", "0x10")
 	case "comment", "reason":

@@ -64,7 +64,7 @@ func benchServer(b *testing.B, path string) (url, token, unit string) {
 	var finess string
 	live.View(func(a *projections.Availability) {
 		for _, u := range a.Units() {
-			if u.Department == "77" && u.Closure == nil && u.Pool == "" {
+			if u.Department == "77" && u.Closure == nil && u.Pool == nil {
 				finess, unit = u.FINESS, u.ID
 				break
 			}
@@ -156,7 +156,7 @@ func declare(ctx context.Context, b *testing.B, url, token, unit string, rate in
 			case <-tick.C:
 			}
 			req, _ := http.NewRequest("POST", url+"/api/v1/units/"+unit+"/declarations",
-				strings.NewReader(fmt.Sprintf(`{"available":%d,"installed":10,"closed":0}`, i%5)))
+				strings.NewReader(fmt.Sprintf(`{"available":%d,"installed":10,"closed_places":0}`, i%5)))
 			req.Header.Set("Authorization", "Bearer "+token)
 			req.Header.Set("Content-Type", "application/json")
 			if res, err := http.DefaultClient.Do(req); err == nil {

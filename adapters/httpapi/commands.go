@@ -1,14 +1,15 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"dispo/domain"
+	"dispo/projections"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
@@ -17,12 +18,15 @@ import (
 // commandFunc turns a request into the unit it targets and the command.
 type commandFunc func(w http.ResponseWriter, r *http.Request) (unitID string, cmd domain.Command, err error)
 
+// commandResult answers a command: the unit as GET renders it at the
+// position the command reached (null if the projections did not get there
+// within MaxWait: read it with ?min_position=).
 type commandResult struct {
-	Unit     unitBody `json:"unit"`
-	Position uint64   `json:"position"` // pass as ?min_position= to read your own write
-	Revision int64    `json:"revision"`
-	Appended int      `json:"appended"`
-	Replayed bool     `json:"replayed,omitempty"`
+	Unit     *unitBody `json:"unit"`
+	Position uint64    `json:"position"` // pass as ?min_position= to read your own write
+	Revision int64     `json:"revision"` // the unit's own revision: what If-Match takes
+	Appended int       `json:"appended"`
+	Replayed bool      `json:"replayed,omitempty"`
 }
 
 // idempotencyNamespace derives event ids from Idempotency-Key headers.
@@ -46,9 +50,9 @@ func (s *Server) command(fn commandFunc) http.Handler {
 		}
 		req := domain.Request{UnitID: unitID, Command: cmd, Principal: &p, Source: domain.SourceAPI}
 		if h := r.Header.Get("If-Match"); h != "" && strings.TrimSpace(h) != "*" {
-			rev, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(strings.TrimSpace(h), "W/"), `"`), 10, 64)
-			if err != nil || rev < -1 {
-				s.writeProblem(w, r, domain.EInvalid, `If-Match must be a unit revision as given in ETag, e.g. "12"`, nil)
+			rev, ok := ifMatchRevision(h)
+			if !ok {
+				s.fieldProblem(w, r, domain.EInvalid, "If-Match", `If-Match doit porter la révision de l'UO ("12") ou son ETag ("12.…")`)
 				return
 			}
 			req.IfMatch = &rev
@@ -59,18 +63,18 @@ func (s *Server) command(fn commandFunc) http.Handler {
 		var fp [32]byte
 		if key := r.Header.Get("Idempotency-Key"); key != "" {
 			if len(key) > 200 || !domain.ValidStream(key) {
-				s.writeProblem(w, r, domain.EInvalid, "Idempotency-Key must be 1 to 200 printable ASCII characters without spaces", nil)
+				s.fieldProblem(w, r, domain.EInvalid, "Idempotency-Key", "Idempotency-Key doit compter de 1 à 200 caractères ASCII imprimables, sans espace")
 				return
 			}
 			claimed, fp = p.UserID+"\x00"+key, fingerprint(r, body.buf.Bytes())
 			if !s.keys.claim(claimed, fp) {
 				s.fieldProblem(w, r, codeIdempotencyKeyReused, "Idempotency-Key",
-					"this Idempotency-Key was sent with another request (method, path or body): a retry must repeat the request exactly; use a new key for a new request")
+					"cette Idempotency-Key a déjà servi pour une autre requête (méthode, chemin ou corps) : une nouvelle tentative répète la requête à l'identique ; une nouvelle requête prend une nouvelle clé")
 				return
 			}
 			// The command's kind is part of the derivation: a key reused for
 			// another kind of command must not replay the first one.
-			base := p.UserID + "\x00" + unitID + "\x00" + fmt.Sprintf("%T", cmd) + "\x00" + key + "\x00"
+			base := p.UserID + "\x00" + unitID + "\x00" + cmd.Name() + "\x00" + key + "\x00"
 			req.EventIDs = func(i int) domain.EventID {
 				return domain.EventID(uuid.NewSHA1(idempotencyNamespace, []byte(base+strconv.Itoa(i))))
 			}
@@ -89,19 +93,12 @@ func (s *Server) command(fn commandFunc) http.Handler {
 		var conflict *domain.ConflictError
 		if errors.As(err, &conflict) && req.IfMatch != nil {
 			var current any
-			if st, err := s.cfg.Ledger.State(r.Context(), unitID); err == nil && st.Registered() {
-				current = stateJSON(&st, s.cfg.Now())
-				w.Header().Set("ETag", etag(st.Revision()))
+			if v, ok := s.viewNow(unitID); ok {
+				b := unitJSON(v, s.cfg.Now())
+				current = b
+				w.Header().Set("ETag", viewTag(b))
 			}
-			s.writeProblem(w, r, codePreconditionFailed, "the unit changed since you read it: reload it and retry", current)
-			return
-		}
-		if domain.ErrorCode(err) == domain.ECommentInvisible {
-			field := "comment"
-			if _, ok := cmd.(domain.SetComment); ok {
-				field = "text"
-			}
-			s.fieldProblem(w, r, domain.ECommentInvisible, field, domain.ErrorMessage(err))
+			s.writeProblem(w, r, codePreconditionFailed, "l'UO a changé depuis votre lecture : rechargez-la et recommencez", current)
 			return
 		}
 		if err != nil {
@@ -117,18 +114,50 @@ func (s *Server) command(fn commandFunc) http.Handler {
 		if pos == 0 {
 			pos = s.cfg.Live.Position() // nothing appended: any position will do
 		}
-		w.Header().Set("ETag", etag(out.State.Revision()))
+		res := commandResult{Position: pos, Revision: out.State.Revision(), Appended: out.Appended, Replayed: out.Replayed}
+		if v, ok := s.viewAt(r.Context(), unitID, pos); ok {
+			b := unitJSON(v, s.cfg.Now())
+			res.Unit = &b
+			w.Header().Set("ETag", viewTag(b))
+		}
 		w.Header().Set("X-Dispo-Position", strconv.FormatUint(pos, 10))
-		writeJSON(w, status, commandResult{Unit: stateJSON(&out.State, s.cfg.Now()), Position: pos,
-			Revision: out.State.Revision(), Appended: out.Appended, Replayed: out.Replayed})
+		writeJSON(w, status, res)
 	})
+}
+
+// viewAt is unit id as the read model has it once it reached pos: the
+// command's answer is what the next GET shows. The wait is bounded by
+// MaxWait; false if the projections did not get there.
+func (s *Server) viewAt(ctx context.Context, id string, pos uint64) (projections.UnitView, bool) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.MaxWait)
+	defer cancel()
+	if err := s.cfg.Live.WaitFor(ctx, pos); err != nil {
+		return projections.UnitView{}, false
+	}
+	return s.viewNow(id)
+}
+
+func (s *Server) viewNow(id string) (v projections.UnitView, ok bool) {
+	s.cfg.Live.View(func(a *projections.Availability) { v, ok = a.Unit(id) })
+	return v, ok
+}
+
+// ifMatchRevision reads the unit revision of an If-Match header: the
+// revision alone ("12") or a unit's ETag ("12.3fa9…", the revision first).
+// Only the revision is compared: a pool-mate's declaration changes the
+// view, not the unit, and must not fail a command.
+func ifMatchRevision(h string) (int64, bool) {
+	t := strings.Trim(strings.TrimPrefix(strings.TrimSpace(h), "W/"), `"`)
+	t, _, _ = strings.Cut(t, ".")
+	rev, err := strconv.ParseInt(t, 10, 64)
+	return rev, err == nil && rev >= -1
 }
 
 // pathUnit returns the {id} of the path, validated.
 func pathUnit(r *http.Request) (string, error) {
 	id := mux.Vars(r)["id"]
 	if !domain.ValidUnitID(id) {
-		return "", domain.Errorf(domain.EInvalid, "invalid unit id %q: 1 to 64 of A-Z a-z 0-9 . _ -", id)
+		return "", domain.InvalidUnitID("unit_id", id)
 	}
 	return id, nil
 }
@@ -141,11 +170,12 @@ type unitInput struct {
 	Type          string  `json:"type"`
 	Name          string  `json:"name"`
 	Phone         string  `json:"phone"`
+	Commune       string  `json:"commune"`
 }
 
 func (in unitInput) unit(id string) domain.Unit {
 	return domain.Unit{ID: id, FINESS: in.FINESS, Establishment: in.Establishment, Department: in.Department,
-		Type: in.Type, Name: in.Name, Phone: in.Phone}
+		Type: in.Type, Name: in.Name, Phone: in.Phone, Commune: in.Commune}
 }
 
 func (s *Server) registerUnit(w http.ResponseWriter, r *http.Request) (string, domain.Command, error) {
@@ -154,13 +184,9 @@ func (s *Server) registerUnit(w http.ResponseWriter, r *http.Request) (string, d
 		return "", nil, err
 	}
 	if in.ID == nil {
-		return "", nil, domain.Errorf(domain.EInvalid, "unit_id is required")
+		return "", nil, domain.FieldErrorf(domain.EInvalid, "unit_id", "unit_id est obligatoire")
 	}
-	u := in.unit(*in.ID)
-	if err := u.Validate(); err != nil {
-		return "", nil, err
-	}
-	return u.ID, domain.RegisterUnit{Unit: u}, nil
+	return *in.ID, domain.RegisterUnit{Unit: in.unit(*in.ID)}, nil
 }
 
 func (s *Server) changeDetails(w http.ResponseWriter, r *http.Request) (string, domain.Command, error) {
@@ -173,20 +199,16 @@ func (s *Server) changeDetails(w http.ResponseWriter, r *http.Request) (string, 
 		return "", nil, err
 	}
 	if in.ID != nil && *in.ID != id {
-		return "", nil, domain.Errorf(domain.EInvalid, "unit_id %q does not match the path (%q): a unit's id cannot change", *in.ID, id)
+		return "", nil, domain.FieldErrorf(domain.EInvalid, "unit_id", "unit_id %q ne correspond pas au chemin (%q) : l'identifiant d'une UO ne change pas", echoed(*in.ID), id)
 	}
-	u := in.unit(id)
-	if err := u.Validate(); err != nil {
-		return "", nil, err
-	}
-	return id, domain.ChangeUnitDetails{Unit: u}, nil
+	return id, domain.ChangeUnitDetails{Unit: in.unit(id)}, nil
 }
 
 type declarationInput struct {
-	Available *int    `json:"available"`
-	Installed *int    `json:"installed"`
-	Closed    *int    `json:"closed"`
-	Comment   *string `json:"comment"`
+	Available    *int    `json:"available"`
+	Installed    *int    `json:"installed"`
+	ClosedPlaces *int    `json:"closed_places"`
+	Comment      *string `json:"comment"`
 }
 
 func (s *Server) declare(w http.ResponseWriter, r *http.Request) (string, domain.Command, error) {
@@ -198,17 +220,51 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request) (string, domain
 	if err := decode(w, r, &in); err != nil {
 		return "", nil, err
 	}
-	if in.Available == nil || in.Installed == nil {
-		return "", nil, domain.Errorf(domain.EInvalid, "available and installed are required (closed defaults to 0)")
-	}
-	cmd := domain.DeclareAvailability{Available: *in.Available, Installed: *in.Installed, Comment: in.Comment}
-	if in.Closed != nil {
-		cmd.Closed = *in.Closed
-	}
-	if err := (domain.AvailabilityDeclared{Available: cmd.Available, Installed: cmd.Installed, Closed: cmd.Closed}).Validate(); err != nil {
+	if err := required(in.Available, "available", "le nombre de places disponibles"); err != nil {
 		return "", nil, err
 	}
+	if err := required(in.Installed, "installed", "le nombre de places installées"); err != nil {
+		return "", nil, err
+	}
+	cmd := domain.DeclareAvailability{Available: *in.Available, Installed: *in.Installed, Comment: in.Comment}
+	if in.ClosedPlaces != nil {
+		cmd.ClosedPlaces = *in.ClosedPlaces
+	}
 	return id, cmd, nil
+}
+
+// required refuses a missing figure: a declaration states what it counts,
+// 0 is not assumed.
+func required(v *int, field, what string) error {
+	if v == nil {
+		return domain.FieldErrorf(domain.EInvalid, field, "%s est obligatoire (%s)", what, field)
+	}
+	return nil
+}
+
+func (s *Server) correctDeclaration(w http.ResponseWriter, r *http.Request) (string, domain.Command, error) {
+	id, err := pathUnit(r)
+	if err != nil {
+		return "", nil, err
+	}
+	var in struct {
+		Corrects     string `json:"corrects"`
+		Available    *int   `json:"available"`
+		Installed    *int   `json:"installed"`
+		ClosedPlaces int    `json:"closed_places"`
+		Reason       string `json:"reason"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return "", nil, err
+	}
+	if err := required(in.Available, "available", "le nombre de places disponibles"); err != nil {
+		return "", nil, err
+	}
+	if err := required(in.Installed, "installed", "le nombre de places installées"); err != nil {
+		return "", nil, err
+	}
+	return id, domain.CorrectDeclaration{Corrects: in.Corrects, Available: *in.Available, Installed: *in.Installed,
+		ClosedPlaces: in.ClosedPlaces, Reason: in.Reason}, nil
 }
 
 func (s *Server) setComment(w http.ResponseWriter, r *http.Request) (string, domain.Command, error) {
@@ -217,15 +273,15 @@ func (s *Server) setComment(w http.ResponseWriter, r *http.Request) (string, dom
 		return "", nil, err
 	}
 	var in struct {
-		Text *string `json:"text"`
+		Comment *string `json:"comment"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		return "", nil, err
 	}
-	if in.Text == nil {
-		return "", nil, domain.Errorf(domain.EInvalid, "text is required (DELETE the comment to clear it)")
+	if in.Comment == nil {
+		return "", nil, domain.FieldErrorf(domain.EInvalid, "comment", "comment est obligatoire (DELETE efface le commentaire)")
 	}
-	return id, domain.SetComment{Text: *in.Text}, nil
+	return id, domain.SetComment{Text: *in.Comment}, nil
 }
 
 func (s *Server) clearComment(w http.ResponseWriter, r *http.Request) (string, domain.Command, error) {
@@ -263,6 +319,31 @@ func (s *Server) closeUnit(w http.ResponseWriter, r *http.Request) (string, doma
 func (s *Server) reopenUnit(w http.ResponseWriter, r *http.Request) (string, domain.Command, error) {
 	id, err := pathUnit(r)
 	return id, domain.ReopenUnit{}, err
+}
+
+// reasoned decodes a body holding only a reason, for the admin's acts.
+func reasoned(w http.ResponseWriter, r *http.Request) (string, string, error) {
+	id, err := pathUnit(r)
+	if err != nil {
+		return "", "", err
+	}
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return "", "", err
+	}
+	return id, in.Reason, nil
+}
+
+func (s *Server) cancelClosure(w http.ResponseWriter, r *http.Request) (string, domain.Command, error) {
+	id, reason, err := reasoned(w, r)
+	return id, domain.CancelClosure{Reason: reason}, err
+}
+
+func (s *Server) retireUnit(w http.ResponseWriter, r *http.Request) (string, domain.Command, error) {
+	id, reason, err := reasoned(w, r)
+	return id, domain.RetireUnit{Reason: reason}, err
 }
 
 func (s *Server) poolUnit(w http.ResponseWriter, r *http.Request) (string, domain.Command, error) {

@@ -35,18 +35,18 @@ func (e *apiError) Error() string { return e.msg }
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		return &apiError{code: codeUnsupportedMediaType, msg: "the body must be application/json"}
+		return &apiError{code: codeUnsupportedMediaType, field: "Content-Type", msg: "le corps doit être en application/json"}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return &apiError{code: codeTooLarge, msg: fmt.Sprintf("the body exceeds %d bytes", maxBody)}
+		return &apiError{code: codeTooLarge, msg: fmt.Sprintf("le corps dépasse %d octets", maxBody)}
 	}
 	if err != nil {
-		return domain.Errorf(domain.EInvalid, "reading the body: %v", err)
+		return domain.Errorf(domain.EInvalid, "lecture du corps interrompue : %v", err)
 	}
 	if !utf8.Valid(body) {
-		return domain.Errorf(domain.EInvalid, "the body is not valid UTF-8")
+		return domain.Errorf(domain.EInvalid, "le corps n'est pas de l'UTF-8 valide")
 	}
 	if err := checkKeys(body, reflect.TypeOf(v)); err != nil {
 		return err
@@ -58,21 +58,68 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		var syn *json.SyntaxError
 		switch {
 		case errors.As(err, &typ):
-			return domain.Errorf(domain.EInvalid, "field %q: expected %s, got JSON %s", typ.Field, typ.Type, typ.Value)
+			return domain.FieldErrorf(domain.EInvalid, typ.Field, "le champ %q attend %s, pas %s", typ.Field, jsonKind(typ.Type), jsonValueName(typ.Value))
 		case errors.As(err, &syn):
-			return domain.Errorf(domain.EInvalid, "malformed JSON at byte %d: %v", syn.Offset, err)
+			return domain.Errorf(domain.EInvalid, "JSON mal formé à l'octet %d", syn.Offset)
 		case errors.Is(err, io.EOF):
-			return domain.Errorf(domain.EInvalid, "the body is empty")
+			return domain.Errorf(domain.EInvalid, "le corps est vide")
 		}
-		return domain.Errorf(domain.EInvalid, "malformed JSON: %v", err)
+		var parse *time.ParseError
+		if errors.As(err, &parse) {
+			return domain.Errorf(domain.EInvalid, "date mal formée %q : un instant RFC 3339 est attendu, par exemple 2025-03-11T10:00:00+01:00", echoed(parse.Value))
+		}
+		return domain.Errorf(domain.EInvalid, "JSON mal formé")
 	}
 	if dec.More() {
-		return domain.Errorf(domain.EInvalid, "the body holds more than one JSON value")
+		return domain.Errorf(domain.EInvalid, "le corps contient plus d'une valeur JSON")
 	}
 	if !bytes.Equal(bytes.TrimSpace(body[dec.InputOffset():]), nil) {
-		return domain.Errorf(domain.EInvalid, "trailing data after the JSON value")
+		return domain.Errorf(domain.EInvalid, "données en trop après la valeur JSON")
 	}
 	return nil
+}
+
+// jsonKind says in French what JSON a field takes: a client never sees a
+// Go type name.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == reflect.TypeFor[time.Time]():
+		return "un instant RFC 3339 (texte)"
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
+		return "un nombre entier"
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		return "un nombre"
+	case t.Kind() == reflect.String:
+		return "du texte"
+	case t.Kind() == reflect.Bool:
+		return "true ou false"
+	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
+		return "une liste"
+	}
+	return "un objet"
+}
+
+// jsonValueName names in French the JSON value encoding/json reports.
+func jsonValueName(v string) string {
+	switch v {
+	case "string":
+		return "du texte"
+	case "number":
+		return "un nombre"
+	case "bool":
+		return "un booléen"
+	case "array":
+		return "une liste"
+	case "object":
+		return "un objet"
+	}
+	if strings.HasPrefix(v, "number ") {
+		return "le nombre " + strings.TrimPrefix(v, "number ")
+	}
+	return v
 }
 
 // writeJSON answers with v.
@@ -143,15 +190,15 @@ func walkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 				name = path + "." + name
 			}
 			if seen[key] {
-				return &apiError{code: codeDuplicateKey, field: name, msg: "key " + strconv.Quote(name) + " is given more than once"}
+				return &apiError{code: codeDuplicateKey, field: name, msg: "la clé " + strconv.Quote(name) + " est donnée plusieurs fois"}
 			}
 			seen[key] = true
 			ft := elem
 			if fields != nil {
 				var ok bool
 				if ft, ok = fields[key]; !ok {
-					return &apiError{code: codeUnknownField, field: name, msg: "unknown field " + strconv.Quote(name) +
-						" (names are matched exactly: " + strings.Join(sortedKeys(fields), ", ") + ")"}
+					return &apiError{code: codeUnknownField, field: name, msg: "champ inconnu " + strconv.Quote(name) +
+						" (les noms doivent être exacts : " + strings.Join(sortedKeys(fields), ", ") + ")"}
 				}
 			}
 			if err := walkKeys(dec, ft, name); err != nil {

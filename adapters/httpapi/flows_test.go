@@ -22,7 +22,7 @@ func TestResponsableFlow(t *testing.T) {
 	resp := e.login(domain.RoleResponsable)
 
 	res := resp.do("POST", "/api/v1/units/77-EG-02/declarations",
-		map[string]any{"available": 3, "installed": 18, "closed": 1, "comment": "1 place le 11/03 à 10h"}, nil)
+		map[string]any{"available": 3, "installed": 18, "closed_places": 1, "comment": "1 place le 11/03 à 10h"}, nil)
 	if res.status != http.StatusOK {
 		t.Fatalf("declare: %d %s", res.status, res.body)
 	}

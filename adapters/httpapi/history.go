@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"time"
 
@@ -92,7 +93,7 @@ func (s *Server) requestedHistory(r *http.Request) (string, time.Time, []project
 // no event (at that instant).
 func (s *Server) unitHistory(r *http.Request, id string, at time.Time) ([]projections.HistoryEntry, error) {
 	if s.cfg.Streams == nil {
-		return nil, domain.Errorf(domain.ENotFound, "history is not served here")
+		return nil, domain.Errorf(domain.ENotFound, "l'historique n'est pas servi ici")
 	}
 	stream, err := s.cfg.Streams.ReadStreamForward(r.Context(), domain.UnitStream(id), 0, 0)
 	if err != nil {
@@ -100,9 +101,26 @@ func (s *Server) unitHistory(r *http.Request, id string, at time.Time) ([]projec
 	}
 	entries := projections.UnitHistory(stream, at)
 	if len(entries) == 0 || !entries[len(entries)-1].State.Registered() {
-		return nil, domain.Errorf(domain.ENotFound, "unit %s not found", id)
+		return nil, domain.Errorf(domain.ENotFound, "UO %s introuvable", id)
 	}
 	return entries, nil
+}
+
+// WriteHistoryLines writes entries as JSON lines, each event in the shape
+// GET /units/{id}/history gives it: `dispo history --json` and the API
+// share one schema. The states' bands are computed against now.
+func WriteHistoryLines(w io.Writer, entries []projections.HistoryEntry, now time.Time) error {
+	enc := json.NewEncoder(w)
+	for _, e := range entries {
+		b, err := historyEventJSON(e, now)
+		if err != nil {
+			return err
+		}
+		if err := enc.Encode(b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func historyEventJSON(e projections.HistoryEntry, now time.Time) (historyEventBody, error) {
@@ -114,7 +132,7 @@ func historyEventJSON(e projections.HistoryEntry, now time.Time) (historyEventBo
 		Position: e.Event.Position, Revision: e.Event.Revision, ID: formatID(e.Event.ID), Type: e.Event.Type(),
 		RecordedAt: e.Event.RecordedAt.UTC(), RecordedParis: projections.FormatParis(e.Event.RecordedAt),
 		Actor:  actorBody{UserID: e.Event.Actor.UserID, Role: e.Event.Actor.Role, Establishment: e.Event.Actor.Establishment},
-		Source: e.Event.Source, CorrelationID: e.Event.CorrelationID, Data: data, State: stateJSON(&e.State, now),
+		Source: e.Event.Source, CorrelationID: e.Event.CorrelationID, Data: data, State: unitJSON(projections.StateView(e.State), now),
 	}, nil
 }
 
@@ -126,35 +144,16 @@ func parseAt(r *http.Request) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil || t.Year() < 1900 || t.Year() > 2200 {
-		return time.Time{}, domain.Errorf(domain.EInvalid, "at must be an RFC 3339 instant, e.g. 2025-03-06T15:30:00+01:00")
+		return time.Time{}, domain.FieldErrorf(domain.EInvalid, "at", "at doit être un instant RFC 3339, par exemple 2025-03-06T15:30:00+01:00")
 	}
 	return t.UTC(), nil
 }
 
 func formatID(id domain.EventID) string { return uuid.UUID(id).String() }
 
-// unit answers GET /units/{id}: from the projections, or with ?at= from
-// the unit's stream.
+// unit answers GET /units/{id}: from the projections, as of ?at= when
+// given (the whole log's fold then, so that a pool's figures are those of
+// that instant too).
 func (s *Server) unit(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Has("at") {
-		s.unitAt(w, r)
-		return
-	}
 	s.query(s.getUnit).ServeHTTP(w, r)
-}
-
-// unitAt answers GET /units/{id}?at=: the unit as it was at that instant,
-// folded from its stream, its freshness band computed against that instant.
-func (s *Server) unitAt(w http.ResponseWriter, r *http.Request) {
-	_, ok := s.allowed(w, r, domain.ActConsult)
-	if !ok {
-		return
-	}
-	_, at, entries, err := s.requestedHistory(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	last := entries[len(entries)-1].State
-	writeJSON(w, http.StatusOK, stateJSON(&last, at))
 }

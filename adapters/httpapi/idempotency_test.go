@@ -25,9 +25,9 @@ func TestIdempotencyKeyReusedWithAnotherRequest(t *testing.T) {
 	}{
 		{"another count", "POST", badDecl, `{"available":2,"installed":20,"comment":"1 place"}`},
 		{"another comment", "POST", badDecl, `{"available":1,"installed":20,"comment":"2 places"}`},
-		{"a field more", "POST", badDecl, `{"available":1,"installed":20,"closed":0,"comment":"1 place"}`},
+		{"a field more", "POST", badDecl, `{"available":1,"installed":20,"closed_places":0,"comment":"1 place"}`},
 		{"another unit", "POST", "/api/v1/units/77-EG-02/declarations", `{"available":1,"installed":18,"comment":"1 place"}`},
-		{"another command", "PUT", badComment, `{"text":"1 place"}`},
+		{"another command", "PUT", badComment, `{"comment":"1 place"}`},
 		{"another method", "DELETE", badComment, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,10 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
 	"time"
 
 	"dispo/domain"
@@ -9,64 +13,102 @@ import (
 
 // The API's JSON shapes. Instants are RFC 3339 UTC; *_paris fields are what
 // the screens show (Europe/Paris), for clients that print them as is.
+// "closed_places" is a count of places out of use; "unit_closed" and
+// "closure" are the unit's indisponibilité totale: two names for two things.
 
 type closureBody struct {
-	Reason     string     `json:"reason"`
-	Start      time.Time  `json:"start"`
-	PlannedEnd *time.Time `json:"planned_end"`
-	Reopenable bool       `json:"reopenable"`
+	Reason          string     `json:"reason"`
+	Start           time.Time  `json:"start"`
+	StartParis      string     `json:"start_paris"`
+	PlannedEnd      *time.Time `json:"planned_end"`
+	PlannedEndParis string     `json:"planned_end_paris,omitempty"`
+	Reopenable      bool       `json:"reopenable"`
 }
 
+// poolBody says that "available" is the pool's count, shared with members.
+type poolBody struct {
+	ID        string   `json:"id"`
+	Members   []string `json:"members,omitempty"` // omitted in histories, which fold one stream
+	Available *int     `json:"available,omitempty"`
+	Installed *int     `json:"installed,omitempty"`
+}
+
+// unitBody is the one JSON rendering of a projections.UnitView: units,
+// detail rows, command answers and histories all use it.
 type unitBody struct {
 	domain.Unit
-	Available      int          `json:"available"`
-	Installed      int          `json:"installed"`
-	Closed         int          `json:"closed"`
-	Comment        string       `json:"comment"`
-	LastDeclaredAt *time.Time   `json:"last_declared_at"`
-	LastUpdate     string       `json:"last_update_paris"`
-	Band           string       `json:"band"`
-	Closure        *closureBody `json:"closure"`
-	Pool           string       `json:"pool,omitempty"`
-	Revision       int64        `json:"revision"`
+	TypeLabel           string       `json:"type_label"`
+	Available           int          `json:"available"`
+	Installed           int          `json:"installed"`
+	ClosedPlaces        int          `json:"closed_places"`
+	DeclarationID       string       `json:"declaration_id,omitempty"`
+	LastDeclaredAt      *time.Time   `json:"last_declared_at"`
+	LastUpdate          string       `json:"last_update_paris"`
+	Band                string       `json:"band"`
+	Overdue             bool         `json:"overdue"`
+	AwaitingDeclaration bool         `json:"awaiting_declaration"`
+	Comment             string       `json:"comment"`
+	CommentAt           *time.Time   `json:"comment_at"`
+	CommentParis        string       `json:"comment_at_paris,omitempty"`
+	UnitClosed          bool         `json:"unit_closed"`
+	Closure             *closureBody `json:"closure"`
+	Pool                *poolBody    `json:"pool"`
+	Retired             bool         `json:"retired"`
+	Revision            int64        `json:"revision"`
 }
 
-func (u unitBody) etagRevision() int64 { return u.Revision }
+func utcPtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
 
 func closureJSON(c *domain.Closure) *closureBody {
 	if c == nil {
 		return nil
 	}
-	b := &closureBody{Reason: c.Reason, Start: c.Start.UTC(), Reopenable: c.Reopenable}
+	b := &closureBody{Reason: c.Reason, Start: c.Start.UTC(), StartParis: projections.FormatParis(c.Start),
+		PlannedEnd: utcPtr(c.PlannedEnd), Reopenable: c.Reopenable}
 	if !c.PlannedEnd.IsZero() {
-		end := c.PlannedEnd.UTC()
-		b.PlannedEnd = &end
+		b.PlannedEndParis = projections.FormatParis(c.PlannedEnd)
 	}
 	return b
 }
 
+// unitJSON renders v as seen at now (its band, whether it is overdue).
 func unitJSON(v projections.UnitView, now time.Time) unitBody {
-	b := unitBody{Unit: v.Unit, Available: v.Available, Installed: v.Installed, Closed: v.Closed, Comment: v.Comment,
+	b := unitBody{Unit: v.Unit, Available: v.Available, Installed: v.Installed, ClosedPlaces: v.ClosedPlaces,
+		DeclarationID: v.DeclarationID, LastDeclaredAt: utcPtr(v.LastDeclaredAt),
 		LastUpdate: projections.FormatParis(v.LastDeclaredAt), Band: bandNames[projections.BandOf(v.LastDeclaredAt, now)],
-		Closure: closureJSON(v.Closure), Pool: v.Pool, Revision: v.Revision}
-	if !v.LastDeclaredAt.IsZero() {
-		t := v.LastDeclaredAt.UTC()
-		b.LastDeclaredAt = &t
+		Overdue:             !v.IsUnitClosed() && !v.Retired && projections.Overdue(v.LastDeclaredAt, now),
+		AwaitingDeclaration: v.AwaitingDeclaration, Comment: v.Comment, CommentAt: utcPtr(v.CommentAt),
+		UnitClosed: v.IsUnitClosed(), Closure: closureJSON(v.Closure), Retired: v.Retired, Revision: v.Revision}
+	if t, ok := domain.LookupType(v.Type); ok {
+		b.TypeLabel = t.Label
+	}
+	if !v.CommentAt.IsZero() {
+		b.CommentParis = projections.FormatParis(v.CommentAt)
+	}
+	if p := v.Pool; p != nil {
+		b.Pool = &poolBody{ID: p.ID, Members: p.Members}
+		if p.Members != nil {
+			avail, inst := p.Available, p.Installed
+			b.Pool.Available, b.Pool.Installed = &avail, &inst
+		}
 	}
 	return b
 }
 
-// stateJSON renders the unit as the ledger has it right after a command
-// (the projections may not have caught up yet).
-func stateJSON(s *domain.UnitState, now time.Time) unitBody {
-	c, closed := s.Closure()
-	var cp *domain.Closure
-	if closed {
-		cp = &c
-	}
-	d := s.Declared()
-	return unitJSON(projections.UnitView{Unit: s.Unit(), Available: s.Available(), Installed: d.Installed, Closed: d.Closed,
-		Comment: s.Comment(), LastDeclaredAt: s.LastDeclaredAt(), Closure: cp, Pool: s.Pool(), Revision: s.Revision()}, now)
+// viewTag is the ETag of a rendered unit: its own revision (what If-Match
+// compares), then a digest of everything the answer shows — the pool's
+// figures and the band included — so a pool-mate's declaration or the
+// clock moving the band changes it while the revision stays.
+func viewTag(b unitBody) string {
+	js, _ := json.Marshal(b) // a unitBody always encodes
+	sum := sha256.Sum256(js)
+	return `"` + strconv.FormatInt(b.Revision, 10) + "." + hex.EncodeToString(sum[:9]) + `"`
 }
 
 type unitList struct {
@@ -114,36 +156,20 @@ func matrixJSON(m projections.Matrix) matrixBody {
 	return b
 }
 
-type detailRowBody struct {
-	Establishment string     `json:"establishment"`
-	UnitName      string     `json:"unit_name"`
-	UnitID        string     `json:"unit_id"`
-	Available     int        `json:"available"`
-	Installed     int        `json:"installed"`
-	LastUpdateAt  *time.Time `json:"last_update_at"`
-	LastUpdate    string     `json:"last_update_paris"`
-	Phone         string     `json:"phone"`
-	Closed        bool       `json:"closed"`
-	Pooled        bool       `json:"pooled"`
-	Comment       string     `json:"comment"`
-}
-
+// detailBody is "Détail des disponibilités par département": each row is
+// the unit as GET /units/{id} renders it.
 type detailBody struct {
-	Department string          `json:"department"`
-	Row        string          `json:"row"`
-	Rows       []detailRowBody `json:"rows"`
+	Department string     `json:"department"`
+	Row        string     `json:"row"`
+	Rows       []unitBody `json:"rows"`
 }
 
-func detailJSON(dept, row string, rows []projections.DetailRow) detailBody {
-	b := detailBody{Department: dept, Row: row, Rows: make([]detailRowBody, len(rows))}
+func (detailBody) clockDependent() {}
+
+func detailJSON(dept, row string, rows []projections.UnitView, now time.Time) detailBody {
+	b := detailBody{Department: dept, Row: row, Rows: make([]unitBody, len(rows))}
 	for i, r := range rows {
-		b.Rows[i] = detailRowBody{Establishment: r.Establishment, UnitName: r.UnitName, UnitID: r.UnitID,
-			Available: r.Available, Installed: r.Installed, LastUpdate: projections.FormatParis(r.LastUpdate),
-			Phone: r.Phone, Closed: r.Closed, Pooled: r.Pooled, Comment: r.Comment}
-		if !r.LastUpdate.IsZero() {
-			t := r.LastUpdate.UTC()
-			b.Rows[i].LastUpdateAt = &t
-		}
+		b.Rows[i] = unitJSON(r, now)
 	}
 	return b
 }
@@ -153,7 +179,7 @@ type freshnessBody struct {
 	Bands       []string                  `json:"bands"`
 	Departments map[string]map[string]int `json:"departments"`
 	Total       map[string]int            `json:"total"`
-	Missed      int                       `json:"missed_weekly_obligation"`
+	Overdue     int                       `json:"overdue"`
 }
 
 func (freshnessBody) clockDependent() {}
@@ -167,17 +193,17 @@ func bandCounts(c [projections.NumBands]int) map[string]int {
 }
 
 func freshnessJSON(f projections.FreshnessReport) freshnessBody {
-	b := freshnessBody{At: f.Now.UTC(), Bands: bandNames, Departments: map[string]map[string]int{}, Total: bandCounts(f.Total), Missed: len(f.Missed)}
+	b := freshnessBody{At: f.Now.UTC(), Bands: bandNames, Departments: map[string]map[string]int{}, Total: bandCounts(f.Total), Overdue: len(f.Overdue)}
 	for _, d := range f.Departments {
 		b.Departments[d.Department] = bandCounts(d.Bands)
 	}
 	return b
 }
 
-type missedBody struct {
+type overdueBody struct {
 	At    time.Time  `json:"at"`
 	Count int        `json:"count"`
 	Units []unitBody `json:"units"`
 }
 
-func (missedBody) clockDependent() {}
+func (overdueBody) clockDependent() {}

@@ -61,31 +61,31 @@ func (s *Server) LoginFailed() { s.metrics.loginFailures.Inc() }
 var (
 	descBand = prometheus.NewDesc("dispo_units_by_freshness",
 		"Units per freshness band (time since the last declaration) and department.", []string{"department", "band"}, nil)
-	descMissed = prometheus.NewDesc("dispo_units_missed_weekly_obligation",
-		"Open units with no declaration for 7 days, per department.", []string{"department"}, nil)
+	descOverdue = prometheus.NewDesc("dispo_units_overdue",
+		"Open units overdue (last declaration 7 × 24 h old or more, or none), per department.", []string{"department"}, nil)
 )
 
 // freshnessCollector computes the bands at scrape time: they move with the
 // clock, not only with the log.
 type freshnessCollector struct{ s *Server }
 
-func (c *freshnessCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descBand; ch <- descMissed }
+func (c *freshnessCollector) Describe(ch chan<- *prometheus.Desc) { ch <- descBand; ch <- descOverdue }
 
 func (c *freshnessCollector) Collect(ch chan<- prometheus.Metric) {
 	var f projections.FreshnessReport
 	c.s.cfg.Live.View(func(a *projections.Availability) { f = a.Freshness(c.s.cfg.Now()) })
-	missed := map[string]int{}
+	overdue := map[string]int{}
 	for _, d := range f.Departments {
-		missed[d.Department] = 0
+		overdue[d.Department] = 0
 		for b, n := range d.Bands {
 			ch <- prometheus.MustNewConstMetric(descBand, prometheus.GaugeValue, float64(n), d.Department, bandNames[b])
 		}
 	}
-	for _, u := range f.Missed {
-		missed[u.Department]++
+	for _, u := range f.Overdue {
+		overdue[u.Department]++
 	}
-	for d, n := range missed {
-		ch <- prometheus.MustNewConstMetric(descMissed, prometheus.GaugeValue, float64(n), d)
+	for d, n := range overdue {
+		ch <- prometheus.MustNewConstMetric(descOverdue, prometheus.GaugeValue, float64(n), d)
 	}
 }
 

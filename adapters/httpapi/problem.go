@@ -50,6 +50,7 @@ var statuses = map[string]int{
 	domain.ENotFound:            http.StatusNotFound,
 	domain.EConflict:            http.StatusConflict,
 	domain.EUnitClosed:          http.StatusConflict,
+	domain.EUnitRetired:         http.StatusConflict,
 	domain.EForbidden:           http.StatusForbidden,
 	domain.EInternal:            http.StatusInternalServerError,
 	codePreconditionFailed:      http.StatusPreconditionFailed,
@@ -70,29 +71,32 @@ var statuses = map[string]int{
 	httpauth.CodeLoginThrottled: http.StatusTooManyRequests,
 }
 
+// titles are in French, as every message the users read; the code stays
+// the stable key clients switch on.
 var titles = map[string]string{
-	domain.EInvalid:             "Invalid request",
-	domain.ENotFound:            "Not found",
-	domain.EConflict:            "Conflict",
-	domain.EUnitClosed:          "Unit closed (indisponibilité totale, saisie bloquée)",
-	domain.EForbidden:           "Forbidden",
-	domain.EInternal:            "Internal error",
-	codePreconditionFailed:      "Precondition failed",
-	codeUnauthorized:            "Unauthorized",
-	codeTooLarge:                "Request body too large",
-	codeUnsupportedMediaType:    "Unsupported media type",
-	codeUnavailable:             "Service unavailable",
-	codeMethodNotAllowed:        "Method not allowed",
-	codeNotAcceptable:           "Not acceptable",
-	codeNotReady:                "Not ready: the projections are catching up with the log",
-	codeUnknownParameter:        "Unknown query parameter",
-	codeRepeatedParameter:       "Query parameter given more than once",
-	codeMalformedQuery:          "Malformed query string",
-	codeUnknownField:            "Unknown field",
-	codeDuplicateKey:            "Duplicate key in the JSON body",
-	codeIdempotencyKeyReused:    "Idempotency-Key reused for another request",
-	domain.ECommentInvisible:    "Invisible characters in the comment",
-	httpauth.CodeLoginThrottled: "Too many failed logins: wait before the next attempt",
+	domain.EInvalid:             "Requête invalide",
+	domain.ENotFound:            "Introuvable",
+	domain.EConflict:            "Conflit avec l'état de l'UO",
+	domain.EUnitClosed:          "UO en indisponibilité totale, saisie bloquée",
+	domain.EUnitRetired:         "UO retirée du répertoire",
+	domain.EForbidden:           "Action non autorisée pour votre profil",
+	domain.EInternal:            "Erreur interne",
+	codePreconditionFailed:      "L'UO a changé depuis votre lecture",
+	codeUnauthorized:            "Identification requise",
+	codeTooLarge:                "Corps de la requête trop volumineux",
+	codeUnsupportedMediaType:    "Type de contenu non pris en charge",
+	codeUnavailable:             "Service momentanément indisponible",
+	codeMethodNotAllowed:        "Méthode non autorisée",
+	codeNotAcceptable:           "Format de réponse non disponible",
+	codeNotReady:                "Pas encore prêt : les projections rattrapent le journal",
+	codeUnknownParameter:        "Paramètre inconnu",
+	codeRepeatedParameter:       "Paramètre répété",
+	codeMalformedQuery:          "Chaîne de requête mal formée",
+	codeUnknownField:            "Champ inconnu",
+	codeDuplicateKey:            "Clé répétée dans le corps JSON",
+	codeIdempotencyKeyReused:    "Idempotency-Key déjà utilisée pour une autre requête",
+	domain.ECommentInvisible:    "Caractères invisibles dans le commentaire",
+	httpauth.CodeLoginThrottled: "Trop d'échecs d'identification : patientez avant de réessayer",
 }
 
 // writeProblem answers with a problem of the given code.
@@ -148,13 +152,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := domain.ErrorCode(err)
 	var unavailable interface{ Unavailable() bool }
 	if errors.As(err, &unavailable) && unavailable.Unavailable() {
-		s.writeProblem(w, r, codeUnavailable, "the event log is unavailable; retry later", nil)
+		s.writeProblem(w, r, codeUnavailable, "le journal des événements est indisponible : réessayez plus tard", nil)
 		return
 	}
 	if code == domain.EInternal {
 		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
-		s.writeProblem(w, r, code, "internal error", nil)
+		s.writeProblem(w, r, code, "erreur interne", nil)
 		return
 	}
-	s.writeProblem(w, r, code, domain.ErrorMessage(err), nil)
+	s.fieldProblem(w, r, code, domain.ErrorField(err), domain.ErrorMessage(err))
 }

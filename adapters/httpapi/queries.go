@@ -69,7 +69,7 @@ func (s *Server) queryAt(w http.ResponseWriter, r *http.Request, fn queryFunc) {
 		return
 	}
 	if s.cfg.Streams == nil {
-		s.writeProblem(w, r, domain.ENotFound, "queries as of an instant are not served here", nil)
+		s.writeProblem(w, r, domain.ENotFound, "les requêtes à une date passée ne sont pas servies ici", nil)
 		return
 	}
 	a, err := s.cfg.Live.AsOf(r.Context(), at, s.cfg.Streams)
@@ -114,11 +114,10 @@ func (s *Server) render(r *http.Request, a *projections.Availability, now time.T
 	}
 	out := rendered{pos: pos, body: append(js, '\n')}
 	switch b := body.(type) {
-	case etagged:
-		// A single unit: its ETag is its revision, what If-Match takes;
-		// weak, as its freshness band moves with the clock. Not kept: the
-		// band must be computed against now.
-		out.etag = "W/" + etag(b.etagRevision())
+	case unitBody:
+		// A single unit: see viewTag. Not kept: the band must be computed
+		// against now.
+		out.etag = viewTag(b)
 		return out, nil
 	case clockDependent:
 		// Freshness bands move with the clock: no validator, no cache.
@@ -142,14 +141,14 @@ func (s *Server) waitMinPosition(w http.ResponseWriter, r *http.Request) bool {
 	}
 	pos, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {
-		s.writeProblem(w, r, domain.EInvalid, "min_position must be a whole number >= 0", nil)
+		s.fieldProblem(w, r, domain.EInvalid, "min_position", "min_position doit être un nombre entier positif ou nul")
 		return false
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.MaxWait)
 	defer cancel()
 	if err := s.cfg.Live.WaitFor(ctx, pos); err != nil {
 		w.Header().Set("Retry-After", "1")
-		s.writeProblem(w, r, codeUnavailable, "the projections have not reached position "+v+" yet", nil)
+		s.writeProblem(w, r, codeUnavailable, "les projections n'ont pas encore atteint la position "+v+" : réessayez dans un instant", nil)
 		return false
 	}
 	return true
@@ -168,18 +167,16 @@ func match(header, tag string) bool {
 	return false
 }
 
-type etagged interface{ etagRevision() int64 }
-
 type clockDependent interface{ clockDependent() }
 
 func (s *Server) getUnit(r *http.Request, a *projections.Availability, now time.Time) (any, error) {
-	id := mux.Vars(r)["id"]
-	if !domain.ValidUnitID(id) {
-		return nil, domain.Errorf(domain.EInvalid, "invalid unit id")
+	id, err := pathUnit(r)
+	if err != nil {
+		return nil, err
 	}
 	v, ok := a.Unit(id)
 	if !ok {
-		return nil, domain.Errorf(domain.ENotFound, "unit %s not found", id)
+		return nil, domain.Errorf(domain.ENotFound, "UO %s introuvable", id)
 	}
 	return unitJSON(v, now), nil
 }
@@ -188,19 +185,19 @@ func (s *Server) listUnits(r *http.Request, a *projections.Availability, now tim
 	q := r.URL.Query()
 	dept, typ, est, band := q.Get("department"), q.Get("type"), q.Get("establishment"), q.Get("band")
 	if dept != "" && !domain.ValidDepartment(dept) {
-		return nil, domain.Errorf(domain.EInvalid, "unknown department %q", dept)
+		return nil, unknownDepartment(dept)
 	}
 	if _, ok := domain.LookupType(typ); typ != "" && !ok {
-		return nil, domain.Errorf(domain.EInvalid, "unknown unit type %q", typ)
+		return nil, domain.FieldErrorf(domain.EInvalid, "type", "type d'unité %q inconnu", echoed(typ))
 	}
 	if est != "" && !domain.ValidFINESS(est) {
-		return nil, domain.Errorf(domain.EInvalid, "establishment must be a FINESS number")
+		return nil, domain.FieldErrorf(domain.EInvalid, "establishment", "establishment doit être un numéro FINESS (9 chiffres)")
 	}
 	wantBand := projections.Band(-1)
 	if band != "" {
 		b, ok := parseBand(band)
 		if !ok {
-			return nil, domain.Errorf(domain.EInvalid, "unknown band %q (1h, 3h, 6h, 12h, 24h, over24h)", band)
+			return nil, domain.FieldErrorf(domain.EInvalid, "band", "tranche %q inconnue (1h, 3h, 6h, 12h, 24h, over24h)", echoed(band))
 		}
 		wantBand = b
 	}
@@ -234,34 +231,38 @@ func (s *Server) getMatrix(r *http.Request, a *projections.Availability, _ time.
 	return matrixJSON(a.Matrix()), nil
 }
 
-func (s *Server) getDetail(r *http.Request, a *projections.Availability, _ time.Time) (any, error) {
+func (s *Server) getDetail(r *http.Request, a *projections.Availability, now time.Time) (any, error) {
 	dept := mux.Vars(r)["department"]
 	row := r.URL.Query().Get("row")
 	if row == "" {
 		row = "dialyse"
 	}
 	if !domain.ValidDepartment(dept) {
-		return nil, domain.Errorf(domain.EInvalid, "unknown department %q", dept)
+		return nil, unknownDepartment(dept)
 	}
 	rows, err := a.Detail(row, dept)
 	if err != nil {
 		return nil, err
 	}
-	return detailJSON(dept, row, rows), nil
+	return detailJSON(dept, row, rows, now), nil
+}
+
+func unknownDepartment(dept string) error {
+	return domain.FieldErrorf(domain.EInvalid, "department", "département %q inconnu", echoed(dept))
 }
 
 func (s *Server) getFreshness(r *http.Request, a *projections.Availability, now time.Time) (any, error) {
 	return freshnessJSON(a.Freshness(now)), nil
 }
 
-func (s *Server) getMissed(r *http.Request, a *projections.Availability, now time.Time) (any, error) {
+func (s *Server) getOverdue(r *http.Request, a *projections.Availability, now time.Time) (any, error) {
 	f := a.Freshness(now)
-	out := missedBody{At: now.UTC(), Units: []unitBody{}}
+	out := overdueBody{At: now.UTC(), Units: []unitBody{}}
 	dept := r.URL.Query().Get("department")
 	if dept != "" && !domain.ValidDepartment(dept) {
-		return nil, domain.Errorf(domain.EInvalid, "unknown department %q", dept)
+		return nil, unknownDepartment(dept)
 	}
-	for _, v := range f.Missed {
+	for _, v := range f.Overdue {
 		if dept == "" || v.Department == dept {
 			out.Units = append(out.Units, unitJSON(v, now))
 		}

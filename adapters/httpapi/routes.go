@@ -67,7 +67,7 @@ func (s *Server) routes() {
 	s.handle(api, "/matrix", s.query(s.getMatrix), queryEndpoint()).Methods(http.MethodGet)
 	s.handle(api, "/departments/{department}/rows", s.query(s.getDetail), queryEndpoint("row")).Methods(http.MethodGet)
 	s.handle(api, "/freshness", s.query(s.getFreshness), queryEndpoint()).Methods(http.MethodGet)
-	s.handle(api, "/freshness/missed", s.query(s.getMissed), queryEndpoint("department")).Methods(http.MethodGet)
+	s.handle(api, "/freshness/overdue", s.query(s.getOverdue), queryEndpoint("department")).Methods(http.MethodGet)
 	// Analysts and admins.
 	s.handle(api, "/trends/weekly", http.HandlerFunc(s.trendsWeekly),
 		endpoint{params: []string{"from", "to", "department", "type", "format", "min_position"}}).Methods(http.MethodGet)
@@ -80,6 +80,9 @@ func (s *Server) routes() {
 	s.handle(api, "/units/{id}/comment", s.command(s.clearComment), commandEndpoint).Methods(http.MethodDelete)
 	s.handle(api, "/units/{id}/closure", s.command(s.closeUnit), commandEndpoint).Methods(http.MethodPut)
 	s.handle(api, "/units/{id}/closure", s.command(s.reopenUnit), commandEndpoint).Methods(http.MethodDelete)
+	s.handle(api, "/units/{id}/closure/cancellation", s.command(s.cancelClosure), commandEndpoint).Methods(http.MethodPost)
+	s.handle(api, "/units/{id}/corrections", s.command(s.correctDeclaration), commandEndpoint).Methods(http.MethodPost)
+	s.handle(api, "/units/{id}/retirement", s.command(s.retireUnit), commandEndpoint).Methods(http.MethodPost)
 	s.handle(api, "/units/{id}/pool", s.command(s.poolUnit), commandEndpoint).Methods(http.MethodPut)
 	s.handle(api, "/units/{id}/pool", s.command(s.unpoolUnit), commandEndpoint).Methods(http.MethodDelete)
 	if s.cfg.Backup != nil {
@@ -121,7 +124,7 @@ func (s *Server) strictQuery(ep endpoint, next http.Handler) http.Handler {
 		// refused instead of silently ignored.
 		q, err := url.ParseQuery(r.URL.RawQuery)
 		if err != nil {
-			s.writeProblem(w, r, codeMalformedQuery, "the query string cannot be decoded (bad %-escape or a ';')", nil)
+			s.writeProblem(w, r, codeMalformedQuery, "la chaîne de requête ne peut être décodée (échappement % invalide ou « ; »)", nil)
 			return
 		}
 		names := make([]string, 0, len(q))
@@ -132,11 +135,11 @@ func (s *Server) strictQuery(ep endpoint, next http.Handler) http.Handler {
 		for _, k := range names {
 			if !slices.Contains(ep.params, k) {
 				name := echoed(k)
-				s.fieldProblem(w, r, codeUnknownParameter, name, "unknown parameter "+strconv.Quote(name)+" ("+acceptedList(ep.params)+")")
+				s.fieldProblem(w, r, codeUnknownParameter, name, "paramètre inconnu "+strconv.Quote(name)+" ("+acceptedList(ep.params)+")")
 				return
 			}
 			if len(q[k]) > 1 {
-				s.fieldProblem(w, r, codeRepeatedParameter, k, "parameter "+strconv.Quote(k)+" is given more than once")
+				s.fieldProblem(w, r, codeRepeatedParameter, k, "le paramètre "+strconv.Quote(k)+" est donné plusieurs fois")
 				return
 			}
 		}
@@ -158,9 +161,9 @@ func echoed(name string) string {
 
 func acceptedList(params []string) string {
 	if len(params) == 0 {
-		return "this endpoint takes no parameter"
+		return "cette adresse ne prend aucun paramètre"
 	}
-	return "accepted: " + strings.Join(params, ", ")
+	return "acceptés : " + strings.Join(params, ", ")
 }
 
 // whenReady answers 503 until the projections have caught up with the log:

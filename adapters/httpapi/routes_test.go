@@ -133,8 +133,8 @@ func TestQueryParametersOnceIgnoredAreRefused(t *testing.T) {
 	e := newEnv(t)
 	cases := []badCase{}
 	fields := []struct{ path, field string }{
-		{"/api/v1/freshness/missed?establishment=" + finessEG, "establishment"},
-		{"/api/v1/freshness/missed?type=udm", "type"},
+		{"/api/v1/freshness/overdue?establishment=" + finessEG, "establishment"},
+		{"/api/v1/freshness/overdue?type=udm", "type"},
 		{"/api/v1/matrix?department=77", "department"},
 		{"/api/v1/departments/77/rows?band=1h", "band"},
 		{"/api/v1/units/77-EG-01/history?limit=1", "limit"},

@@ -165,11 +165,11 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(allow) == 0 {
-		s.writeProblem(w, r, domain.ENotFound, "no such endpoint", nil)
+		s.writeProblem(w, r, domain.ENotFound, "aucune ressource à cette adresse", nil)
 		return
 	}
 	w.Header().Set("Allow", strings.Join(allow, ", "))
-	s.writeProblem(w, r, codeMethodNotAllowed, r.Method+" is not allowed here (allowed: "+strings.Join(allow, ", ")+")", nil)
+	s.writeProblem(w, r, codeMethodNotAllowed, r.Method+" n'est pas permis à cette adresse (permis : "+strings.Join(allow, ", ")+")", nil)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -209,7 +209,7 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) (domain.Princ
 	p, ok := s.cfg.Principal(r.Context())
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="dispo"`)
-		s.writeProblem(w, r, codeUnauthorized, "log in first (POST /api/v1/session) or send a bearer token", nil)
+		s.writeProblem(w, r, codeUnauthorized, "identifiez-vous d'abord (POST /api/v1/session) ou envoyez un jeton (Authorization: Bearer)", nil)
 	}
 	return p, ok
 }
@@ -253,7 +253,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 				}
 				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v)
 				if sw.status == 0 {
-					s.writeProblem(sw, r, domain.EInternal, "internal error", nil)
+					s.writeProblem(sw, r, domain.EInternal, "erreur interne", nil)
 				}
 			}
 			route := "unmatched"

@@ -57,7 +57,7 @@ func TestStrictJSONKeys(t *testing.T) {
 		})
 	}
 	// Exact names, each once, in any order, are fine.
-	res := badSend(t, e.login(domain.RoleResponsable), badPost(badDecl, `{"comment":"ok","closed":0,"installed":20,"available":1}`))
+	res := badSend(t, e.login(domain.RoleResponsable), badPost(badDecl, `{"comment":"ok","closed_places":0,"installed":20,"available":1}`))
 	if res.status != http.StatusOK {
 		t.Fatalf("exact keys: %d %s", res.status, res.body)
 	}
@@ -76,14 +76,14 @@ func TestNewCommentsWithInvisibleCharactersRefused(t *testing.T) {
 	} {
 		cases = append(cases,
 			badCase{name: "declaration with a " + name, req: badPost(badDecl, `{"available":1,"installed":20,"comment":"`+text+`"}`), status: 400, code: "comment_invisible_characters"},
-			badCase{name: "comment with a " + name, req: badPut(badComment, `{"text":"`+text+`"}`), status: 400, code: "comment_invisible_characters"})
+			badCase{name: "comment with a " + name, req: badPut(badComment, `{"comment":"`+text+`"}`), status: 400, code: "comment_invisible_characters"})
 	}
 	badRun(t, e, cases)
 	c := e.login(domain.RoleResponsable)
 	for path, field := range map[string]string{badDecl: "comment", badComment: "text"} {
 		method, body := "POST", `{"available":1,"installed":20,"comment":"a\u202eb"}`
 		if path == badComment {
-			method, body = "PUT", `{"text":"a\u202eb"}`
+			method, body = "PUT", `{"comment":"a\u202eb"}`
 		}
 		res := badSend(t, c, badReq{method: method, path: path, body: body})
 		if res.json["field"] != field || res.json["title"] == "" {

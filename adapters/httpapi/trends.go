@@ -37,7 +37,7 @@ func (s *Server) trendsWeekly(w http.ResponseWriter, r *http.Request) {
 	case "":
 		csv = prefersCSV(r.Header.Get("Accept"))
 	default:
-		s.writeProblem(w, r, domain.EInvalid, "format must be json or csv", nil)
+		s.fieldProblem(w, r, domain.EInvalid, "format", "format doit valoir json ou csv")
 		return
 	}
 	if !s.waitMinPosition(w, r) {

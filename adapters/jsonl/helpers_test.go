@@ -28,7 +28,7 @@ func samples() []domain.Envelope {
 	}{
 		{domain.UnitRegistered{Unit: unit}, admin, domain.SourceImport, "import-2024-08-01"},
 		{domain.UnitDetailsChanged{Unit: renamed}, admin, domain.SourceManual, ""},
-		{domain.AvailabilityDeclared{Available: 1, Installed: 18, Closed: 2}, resp, domain.SourceManual, "f0e1d2c3"},
+		{domain.AvailabilityDeclared{Available: 1, Installed: 18, ClosedPlaces: 2}, resp, domain.SourceManual, "f0e1d2c3"},
 		{domain.CommentSet{Text: "1 place le 11/03 à 10h <urgent> & \"vite\""}, resp, domain.SourceManual, "f0e1d2c3"},
 		{domain.CommentCleared{}, resp, domain.SourceAPI, ""},
 		{domain.UnitClosed{

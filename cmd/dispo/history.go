@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
+	"dispo/adapters/httpapi"
 	"dispo/domain"
 	"dispo/projections"
 )
@@ -46,34 +46,26 @@ func runHistory(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("unit %s has no event before %s", id, *at)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		for _, e := range entries {
-			data, err := domain.EncodeEvent(e.Event.Event)
-			if err != nil {
-				return err
-			}
-			d := e.State.Declared()
-			if err := enc.Encode(map[string]any{
-				"position": e.Event.Position, "revision": e.Event.Revision, "type": e.Event.Type(),
-				"recorded_at": e.Event.RecordedAt.UTC(), "actor": e.Event.Actor, "source": e.Event.Source,
-				"correlation_id": e.Event.CorrelationID, "data": json.RawMessage(data),
-				"state": map[string]any{"available": e.State.Available(), "installed": d.Installed, "closed": d.Closed,
-					"comment": e.State.Comment(), "closed_unit": e.State.IsClosed(), "pool": e.State.Pool()},
-			}); err != nil {
-				return err
-			}
+		now := env.Now()
+		if !until.IsZero() {
+			now = until
 		}
-		return nil
+		return httpapi.WriteHistoryLines(env.Stdout, entries, now)
 	}
 	u := entries[len(entries)-1].State.Unit()
 	fmt.Fprintf(env.Stdout, "%s — %s, %s (FINESS %s), département %s\n\n", u.ID, u.Name, u.Establishment, u.FINESS, u.Department)
 	w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "rev\tquand\tqui\tsource\tévénement\tdisponibles / installés (fermés)\tétat")
 	for _, e := range entries {
-		d := e.State.Declared()
+		v := projections.StateView(e.State)
 		state := "ouverte"
-		if e.State.IsClosed() {
+		switch {
+		case v.Retired:
+			state = "retirée du répertoire"
+		case v.IsUnitClosed():
 			state = "indisponibilité totale"
+		case v.AwaitingDeclaration:
+			state = "rouverte, à déclarer"
 		}
 		data, _ := domain.EncodeEvent(e.Event.Event)
 		who := e.Event.Actor.UserID
@@ -85,7 +77,7 @@ func runHistory(ctx context.Context, env *Env, args []string) error {
 			who += ")"
 		}
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s %s\t%d / %d (%d)\t%s\n", e.Event.Revision, projections.FormatParis(e.Event.RecordedAt),
-			who, e.Event.Source, e.Event.Type(), data, e.State.Available(), d.Installed, d.Closed, state)
+			who, e.Event.Source, e.Event.Type(), data, v.Available, v.Installed, v.ClosedPlaces, state)
 	}
 	return w.Flush()
 }

@@ -154,7 +154,7 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 	for b := projections.Band(0); b < projections.NumBands; b++ {
 		fmt.Fprintf(env.Stdout, "  %s: %d", b, f.Total[b])
 	}
-	fmt.Fprintf(env.Stdout, "\nObligation hebdomadaire manquée: %d unités\n", len(f.Missed))
+	fmt.Fprintf(env.Stdout, "\nUO en retard (dernière déclaration de plus de 7 × 24 h): %d\n", len(f.Overdue))
 	return nil
 }
 

@@ -28,7 +28,7 @@ func TestHostileQueriesLeaveMemoryBounded(t *testing.T) {
 	r.register(c)
 	unit := r.clients[0].units[0]
 	routes := []string{"/api/v1/units", "/api/v1/units/" + unit, "/api/v1/units/" + unit + "/history", "/api/v1/matrix",
-		"/api/v1/departments/77/rows", "/api/v1/freshness", "/api/v1/freshness/missed", "/api/v1/trends/weekly"}
+		"/api/v1/departments/77/rows", "/api/v1/freshness", "/api/v1/freshness/overdue", "/api/v1/trends/weekly"}
 	get := func(url string) int {
 		req, _ := http.NewRequest("GET", url, nil)
 		req.Header.Set("Authorization", "Bearer "+r.admin)

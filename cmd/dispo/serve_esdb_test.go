@@ -121,7 +121,7 @@ func TestServeOnEventStore(t *testing.T) {
 	if code != 201 {
 		t.Fatalf("register: %d %v", code, m)
 	}
-	code, m = call(resp, "POST", "/api/v1/units/77-EG-02/declarations", `{"available":4,"installed":18,"closed":0}`)
+	code, m = call(resp, "POST", "/api/v1/units/77-EG-02/declarations", `{"available":4,"installed":18,"closed_places":0}`)
 	if code != 200 {
 		t.Fatalf("declare: %d %v", code, m)
 	}

@@ -120,7 +120,7 @@ func TestServeDemo(t *testing.T) {
 	}
 	u := list.Units[0]
 	req, _ := http.NewRequest("POST", base+"/api/v1/units/"+u.ID+"/declarations",
-		strings.NewReader(fmt.Sprintf(`{"available":%d,"installed":%d,"closed":0}`, u.Installed, u.Installed)))
+		strings.NewReader(fmt.Sprintf(`{"available":%d,"installed":%d,"closed_places":0}`, u.Installed, u.Installed)))
 	req.Header = hdr.Clone()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-CSRF-Token", session.CSRF)
