@@ -191,7 +191,7 @@ func TestBadInputBodies(t *testing.T) {
 		{name: "set comment with C1 control", req: badPut(badComment, `{"comment":"a\u0085b"}`), status: 400, code: "invalid"},
 		{name: "set comment without text", req: badPut(badComment, `{}`), status: 400, code: "invalid"},
 		{name: "set comment null text", req: badPut(badComment, `{"comment":null}`), status: 400, code: "invalid"},
-		{name: "set comment unknown field", req: badPut(badComment, `{"comment":"a","comment":"b"}`), status: 400, code: "unknown_field"},
+		{name: "set comment unknown field", req: badPut(badComment, `{"comment":"a","text":"b"}`), status: 400, code: "unknown_field"},
 		{name: "set comment number", req: badPut(badComment, `{"comment":1}`), status: 400, code: "invalid"},
 
 		// Closures.

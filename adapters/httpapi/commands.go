@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
@@ -148,7 +149,12 @@ func (s *Server) viewNow(id string) (v projections.UnitView, ok bool) {
 // view, not the unit, and must not fail a command.
 func ifMatchRevision(h string) (int64, bool) {
 	t := strings.Trim(strings.TrimPrefix(strings.TrimSpace(h), "W/"), `"`)
-	t, _, _ = strings.Cut(t, ".")
+	t, digest, tagged := strings.Cut(t, ".")
+	if tagged {
+		if _, err := hex.DecodeString(digest); err != nil || len(digest) != 2*viewDigestLen {
+			return 0, false
+		}
+	}
 	rev, err := strconv.ParseInt(t, 10, 64)
 	return rev, err == nil && rev >= -1
 }

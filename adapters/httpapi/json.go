@@ -108,8 +108,12 @@ func unitJSON(v projections.UnitView, now time.Time) unitBody {
 func viewTag(b unitBody) string {
 	js, _ := json.Marshal(b) // a unitBody always encodes
 	sum := sha256.Sum256(js)
-	return `"` + strconv.FormatInt(b.Revision, 10) + "." + hex.EncodeToString(sum[:9]) + `"`
+	return `"` + strconv.FormatInt(b.Revision, 10) + "." + hex.EncodeToString(sum[:viewDigestLen]) + `"`
 }
+
+// viewDigestLen is how many bytes of the digest a tag carries: enough that
+// two views of one revision never share one.
+const viewDigestLen = 9
 
 type unitList struct {
 	Count int        `json:"count"`

@@ -80,7 +80,7 @@ func TestNewCommentsWithInvisibleCharactersRefused(t *testing.T) {
 	}
 	badRun(t, e, cases)
 	c := e.login(domain.RoleResponsable)
-	for path, field := range map[string]string{badDecl: "comment", badComment: "text"} {
+	for path, field := range map[string]string{badDecl: "comment", badComment: "comment"} {
 		method, body := "POST", `{"available":1,"installed":20,"comment":"a\u202eb"}`
 		if path == badComment {
 			method, body = "PUT", `{"comment":"a\u202eb"}`

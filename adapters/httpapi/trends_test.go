@@ -132,19 +132,19 @@ func TestTrendsBadInput(t *testing.T) {
 		{"department=99x", "unknown department"},
 		{"department=20", "unknown department"},
 		{"type=dialyse_lunaire", "unknown unit type"},
-		{"format=xml", "format must be json or csv"},
-		{"format=csv&format=json", "more than once"},
-		{"from=2025-03-03&from=2025-03-10", "more than once"},
-		{"bogus=1", "unknown parameter"},
-		{"Department=77", "unknown parameter"},
+		{"format=xml", "format doit valoir json ou csv"},
+		{"format=csv&format=json", "plusieurs fois"},
+		{"from=2025-03-03&from=2025-03-10", "plusieurs fois"},
+		{"bogus=1", "paramètre inconnu"},
+		{"Department=77", "paramètre inconnu"},
 		{"min_position=abc", "min_position"},
 	} {
 		res := c.do("GET", "/api/v1/trends/weekly?"+tc.query, nil, map[string]string{"Accept": "text/csv"})
 		code := "invalid"
 		switch tc.detail {
-		case "more than once":
+		case "plusieurs fois":
 			code = "repeated_parameter"
-		case "unknown parameter":
+		case "paramètre inconnu":
 			code = "unknown_parameter"
 		}
 		res.problem(t, http.StatusBadRequest, code)
