@@ -40,6 +40,12 @@ func samples() []domain.Envelope {
 		{domain.UnitReopened{}, resp, domain.SourceManual, ""},
 		{domain.UnitPooled{Pool: "pool-770110054-1"}, admin, domain.SourceManual, ""},
 		{domain.UnitUnpooled{}, domain.Actor{}, domain.SourceImport, ""},
+		{domain.AvailabilityDeclared{Available: 14, Installed: 18}, resp, domain.SourceAPI, ""},
+		// Corrects the declaration just before: its id is set below.
+		{domain.AvailabilityCorrected{Available: 1, Installed: 18, Reason: "faute de frappe"}, resp, domain.SourceManual, ""},
+		{domain.UnitClosed{Reason: "fermée par erreur", Start: time.Date(2024, 11, 5, 9, 0, 0, 0, paris)}, resp, domain.SourceManual, ""},
+		{domain.ClosureCancelled{Reason: "fermeture saisie sur la mauvaise UO"}, admin, domain.SourceManual, ""},
+		{domain.UnitRetired{Reason: "UO fusionnée"}, admin, domain.SourceManual, ""},
 	}
 	out := make([]domain.Envelope, len(events))
 	for i, e := range events {
@@ -54,6 +60,12 @@ func samples() []domain.Envelope {
 			Source:        e.source,
 			CorrelationID: e.corr,
 			Event:         e.ev,
+		}
+	}
+	for i := range out {
+		if c, ok := out[i].Event.(domain.AvailabilityCorrected); ok {
+			c.Corrects = out[i-1].ID.String()
+			out[i].Event = c
 		}
 	}
 	// A whole second, written without a fraction.

@@ -128,7 +128,7 @@ func TestReaderReportsBadLine(t *testing.T) {
 	if le.Line != 3 || r.Line() != 3 {
 		t.Errorf("LineError.Line = %d, Line() = %d; want 3", le.Line, r.Line())
 	}
-	if !strings.HasPrefix(err.Error(), "line 3: ") || !strings.Contains(err.Error(), "available places (99) exceed") {
+	if !strings.HasPrefix(err.Error(), "line 3: ") || !strings.Contains(err.Error(), "les places disponibles (99) dépassent") {
 		t.Errorf("error = %q, want line 3 and the reason", err)
 	}
 	if domain.ErrorCode(err) != domain.EInvalid {

@@ -3,6 +3,7 @@ package jsonl_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -110,7 +111,7 @@ func TestImportRefusesBrokenChain(t *testing.T) {
 			for i := range e[:len(e)-1] {
 				e[i].Hash, e[i].PrevHash = domain.Hash{}, domain.Hash{}
 			}
-		}, "line 10: hash: the file's first event has none"},
+		}, fmt.Sprintf("line %d: hash: the file's first event has none", len(samples()))},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
