@@ -581,24 +581,24 @@ func parseTrendWeek(what, s string) (int64, error) {
 	var day time.Time
 	if len(s) == 8 && s[4] == '-' && (s[5] == 'W' || s[5] == 'w') {
 		if !digits(s[:4]) || !digits(s[6:]) {
-			return 0, domain.Errorf(domain.EInvalid, "%s: %q is not a date (2025-10-06) nor an ISO week (2025-W41)", what, s)
+			return 0, domain.FieldErrorf(domain.EInvalid, what, "%s : %q n'est ni une date (2025-10-06) ni une semaine ISO (2025-W41)", what, s)
 		}
 		y, _ := strconv.Atoi(s[:4])
 		w, _ := strconv.Atoi(s[6:])
 		jan4 := time.Date(y, 1, 4, 0, 0, 0, 0, paris)
 		day = jan4.AddDate(0, 0, -(int(jan4.Weekday())+6)%7+7*(w-1))
 		if iy, iw := day.ISOWeek(); w < 1 || iy != y || iw != w {
-			return 0, domain.Errorf(domain.EInvalid, "%s: %d has no ISO week %d", what, y, w)
+			return 0, domain.FieldErrorf(domain.EInvalid, what, "%s : l'année %d n'a pas de semaine ISO %d", what, y, w)
 		}
 	} else {
 		d, err := time.ParseInLocation(time.DateOnly, s, paris)
 		if err != nil {
-			return 0, domain.Errorf(domain.EInvalid, "%s: %q is not a date (2025-10-06) nor an ISO week (2025-W41)", what, s)
+			return 0, domain.FieldErrorf(domain.EInvalid, what, "%s : %q n'est ni une date (2025-10-06) ni une semaine ISO (2025-W41)", what, s)
 		}
 		day = d
 	}
 	if day.Before(trendsFirstDay) || day.After(trendsLastDay) {
-		return 0, domain.Errorf(domain.EInvalid, "%s: %s is out of range (%s to %s)", what, s,
+		return 0, domain.FieldErrorf(domain.EInvalid, what, "%s : %s est hors des dates possibles (du %s au %s)", what, s,
 			trendsFirstDay.Format(time.DateOnly), trendsLastDay.Format(time.DateOnly))
 	}
 	return weekOf(day), nil
@@ -625,16 +625,16 @@ type trendRow struct {
 // years, an unknown department or unit type, or no Now on an empty fold.
 func (t *Trends) Weekly(q TrendQuery) (TrendReport, error) {
 	if q.Department != "" && !domain.ValidDepartment(q.Department) {
-		return TrendReport{}, domain.Errorf(domain.EInvalid, "unknown department %q", q.Department)
+		return TrendReport{}, domain.FieldErrorf(domain.EInvalid, "department", "département %q inconnu", q.Department)
 	}
 	if _, ok := domain.LookupType(q.Type); q.Type != "" && !ok {
-		return TrendReport{}, domain.Errorf(domain.EInvalid, "unknown unit type %q", q.Type)
+		return TrendReport{}, domain.FieldErrorf(domain.EInvalid, "type", "type d'unité %q inconnu", q.Type)
 	}
 	now := q.Now.UnixMilli()
 	if len(t.weeks) > 0 && (q.Now.IsZero() || now < t.clock) {
 		now = t.clock
 	} else if q.Now.IsZero() {
-		return TrendReport{}, domain.Errorf(domain.EInvalid, "no instant to compute the open week to: nothing folded yet")
+		return TrendReport{}, domain.Errorf(domain.EInvalid, "aucun instant jusqu'où calculer la semaine en cours : rien n'est encore replié")
 	}
 	nowT := time.UnixMilli(now)
 	var from, to int64
@@ -654,14 +654,14 @@ func (t *Trends) Weekly(q TrendQuery) (TrendReport, error) {
 		from = to - 12
 	}
 	if from > to {
-		msg := "from %s is after to %s"
+		msg := "from (%s) est après to (%s)"
 		if q.To == "" {
-			msg += " (to defaults to the week holding now)"
+			msg += " ; to vaut par défaut la semaine en cours"
 		}
-		return TrendReport{}, domain.Errorf(domain.EInvalid, msg, weekName(from), weekName(to))
+		return TrendReport{}, domain.FieldErrorf(domain.EInvalid, "from", msg, weekName(from), weekName(to))
 	}
 	if weekStart(to + 1).After(weekStart(from).AddDate(MaxTrendYears, 0, 0)) {
-		return TrendReport{}, domain.Errorf(domain.EInvalid, "from %s to %s spans more than %d years", weekName(from), weekName(to), MaxTrendYears)
+		return TrendReport{}, domain.FieldErrorf(domain.EInvalid, "from", "de %s à %s : plus de %d ans", weekName(from), weekName(to), MaxTrendYears)
 	}
 
 	rep := TrendReport{From: weekName(from), To: weekName(to), Department: q.Department, Type: q.Type,

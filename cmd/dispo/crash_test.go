@@ -277,7 +277,7 @@ func (c *crashClient) next() *crashCmd {
 			cmd.refuse, cmd.events = string(domain.EUnitClosed), 0
 		}
 	case p < 70:
-		cmd.kind, cmd.method, cmd.path, cmd.body, cmd.events = "comment", "PUT", base+"/comment", fmt.Sprintf(`{"text":"note %d"}`, c.rng.IntN(1000)), 1
+		cmd.kind, cmd.method, cmd.path, cmd.body, cmd.events = "comment", "PUT", base+"/comment", fmt.Sprintf(`{"comment":"note %d"}`, c.rng.IntN(1000)), 1
 	case p < 75:
 		cmd.kind, cmd.method, cmd.path = "uncomment", "DELETE", base+"/comment"
 		if c.comment[u] != "" {
@@ -298,16 +298,13 @@ func (c *crashClient) learn(cmd *crashCmd) {
 	}
 	var d struct {
 		Comment *string `json:"comment"`
-		Text    string  `json:"text"`
 	}
 	json.Unmarshal([]byte(cmd.body), &d)
 	switch cmd.kind {
-	case "declare":
+	case "declare", "comment":
 		if d.Comment != nil {
 			c.comment[cmd.unit] = *d.Comment
 		}
-	case "comment":
-		c.comment[cmd.unit] = d.Text
 	case "uncomment":
 		c.comment[cmd.unit] = ""
 	case "close":

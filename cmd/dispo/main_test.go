@@ -115,7 +115,7 @@ func TestBadImportAppendsNothing(t *testing.T) {
 		{"malformed third line", strings.Join([]string{lines[0], lines[1], "{not json", lines[2]}, "\n"), "line 3"},
 		{"unknown event type", strings.Replace(lines[0], `"unit.registered"`, `"unit.exploded"`, 1), "line 1"},
 		{"invalid UTF-8", strings.Replace(lines[0], "EG", "E\xffG", 1), "line 1"},
-		{"event of an unregistered unit", closeLine, "not registered"},
+		{"event of an unregistered unit", closeLine, "introuvable"},
 		{"the same id twice", lines[0] + "\n" + lines[0], "line 2"},
 		{"empty input", "", ""},
 	} {
