@@ -745,12 +745,12 @@ func TestTrendsIncremental(t *testing.T) {
 		t.Fatal("Live's trends differ from one fold")
 	}
 	var m1, m2 bytes.Buffer
-	live.View(func(a *projections.Availability) { projections.WriteMatrix(&m1, a.Matrix()) })
+	live.View(func(a *projections.Availability) { writeMatrix(&m1, a.Matrix()) })
 	a := projections.NewAvailability()
 	for i := range evs {
 		a.Apply(&evs[i])
 	}
-	projections.WriteMatrix(&m2, a.Matrix())
+	writeMatrix(&m2, a.Matrix())
 	if m1.String() != m2.String() {
 		t.Fatal("Live's matrix changed with the trends fold")
 	}
