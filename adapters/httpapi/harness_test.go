@@ -128,14 +128,10 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 		t.Cleanup(func() { cancel(); <-done })
 	}
 
-	var api *httpapi.Server
-	auth := httpauth.New(httpauth.Config{Users: users, Now: clock.Now,
-		Problem: func(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
-			api.Problem(w, r, status, code, detail)
-		},
-		OnLoginFailure: func() { api.LoginFailed() }})
+	loginFailures := httpapi.NewLoginFailures()
+	auth := httpauth.New(httpauth.Config{Users: users, Now: clock.Now, Problem: httpapi.WriteProblem, OnLoginFailure: loginFailures.Inc})
 	n := 0
-	api = httpapi.New(httpapi.Config{
+	api := httpapi.New(httpapi.Config{LoginFailures: loginFailures,
 		Ledger: domain.NewLedger(log, clock.Now, func() domain.EventID { n++; return domain.EventID(uuid.Must(uuid.NewV7())) }),
 		Live:   live, Log: log, Auth: auth, Principal: httpauth.PrincipalFrom, Now: clock.Now,
 		Registry: prometheus.NewRegistry(), MaxWait: 300 * time.Millisecond, Backup: log.Backup, Seal: log.Seal, Streams: log,

@@ -131,10 +131,13 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, status int, cod
 	json.NewEncoder(w).Encode(p)
 }
 
-// Problem writes a problem with an HTTP status chosen by the caller's code;
-// httpauth answers through it so that every error of the API has one shape.
-func (s *Server) Problem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
-	s.problem(w, r, status, code, "", detail, nil)
+// WriteProblem writes a problem with an HTTP status chosen by the caller's
+// code; httpauth answers through it so that every error of the API has one
+// shape. It is a function, not a method, because the login machinery is
+// built before the Server it is given to; problem uses nothing of its
+// receiver.
+func WriteProblem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
+	(*Server)(nil).problem(w, r, status, code, "", detail, nil)
 }
 
 // writeError maps err through the domain's vocabulary. Internal errors are

@@ -176,17 +176,17 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 		}
 	}()
 
-	var api *httpapi.Server
+	// The counter exists before both: the logins count into it, the API
+	// registers it.
+	loginFailures := httpapi.NewLoginFailures()
 	auth := httpauth.New(httpauth.Config{
-		Users:      users,
-		Now:        env.Now,
-		Secure:     c.secure,
-		TrustProxy: c.trustProxy,
-		LogError:   func(r *http.Request, err error) { logger.Error("authentication", "path", r.URL.Path, "err", err) },
-		Problem: func(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
-			api.Problem(w, r, status, code, detail)
-		},
-		OnLoginFailure: func() { api.LoginFailed() },
+		Users:          users,
+		Now:            env.Now,
+		Secure:         c.secure,
+		TrustProxy:     c.trustProxy,
+		LogError:       func(r *http.Request, err error) { logger.Error("authentication", "path", r.URL.Path, "err", err) },
+		Problem:        httpapi.WriteProblem,
+		OnLoginFailure: loginFailures.Inc,
 	})
 	// Admin commands (dispo users logout, unlock...) reach this server by a
 	// unix socket in the data directory: only its owner and root can use
@@ -212,8 +212,8 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 		seal = sl.Seal
 		go sealPeriodically(followCtx, c.sealEvery, log, seal, env.Now, logger)
 	}
-	api = httpapi.New(httpapi.Config{Ledger: ledger, Live: live, Log: log, Auth: auth, Principal: httpauth.PrincipalFrom, Backup: backup, Seal: seal, Streams: log,
-		Now: env.Now, Logger: logger, Registry: reg})
+	api := httpapi.New(httpapi.Config{Ledger: ledger, Live: live, Log: log, Auth: auth, Principal: httpauth.PrincipalFrom, Backup: backup, Seal: seal, Streams: log,
+		Now: env.Now, Logger: logger, Registry: reg, LoginFailures: loginFailures})
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
