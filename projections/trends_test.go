@@ -730,7 +730,7 @@ func TestTrendsIncremental(t *testing.T) {
 	live := projections.NewLive()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); live.Follow(ctx, sliceSource(evs), nil) }()
+	go func() { defer close(done); follow(ctx, live, sliceSource(evs)) }()
 	defer func() { cancel(); <-done }()
 	for !live.Ready() {
 		time.Sleep(time.Millisecond)

@@ -19,6 +19,7 @@ import (
 	"dispo/adapters/httpapi"
 	"dispo/adapters/httpauth"
 	"dispo/adapters/userfile"
+	"dispo/cmd/dispo/app"
 	"dispo/domain"
 	"dispo/projections"
 
@@ -57,7 +58,7 @@ func benchServer(b *testing.B, path string) (url, token, unit string) {
 	live := projections.NewLive()
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
-	go live.Follow(ctx, log, nil)
+	go app.Follow(ctx, live, log, nil)
 	for !live.Ready() {
 		time.Sleep(time.Millisecond)
 	}

@@ -20,6 +20,7 @@ import (
 	"dispo/adapters/httpapi"
 	"dispo/adapters/httpauth"
 	"dispo/adapters/userfile"
+	"dispo/cmd/dispo/app"
 	"dispo/domain"
 	"dispo/projections"
 
@@ -124,7 +125,7 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 	if opts.follow {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
-		go func() { defer close(done); live.Follow(ctx, log, nil) }()
+		go func() { defer close(done); app.Follow(ctx, live, log, nil) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
 

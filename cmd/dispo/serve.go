@@ -25,6 +25,7 @@ import (
 	"dispo/adapters/httpapi"
 	"dispo/adapters/httpauth"
 	"dispo/adapters/userfile"
+	"dispo/cmd/dispo/app"
 	"dispo/domain"
 	"dispo/projections"
 
@@ -129,7 +130,7 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)
-		if err := live.Follow(followCtx, log, func(err error) { logger.Error("projection subscription broke; resuming", "err", err) }); err != nil && followCtx.Err() == nil {
+		if err := app.Follow(followCtx, live, log, func(err error) { logger.Error("projection subscription broke; resuming", "err", err) }); err != nil && followCtx.Err() == nil {
 			logger.Error("projections stopped following the log", "err", err)
 		}
 	}()
