@@ -16,7 +16,7 @@ import (
 // The ports the Log fills, as their users declare them.
 var (
 	_ eventlogtest.Log    = (*esdblog.Log)(nil)
-	_ app.Source          = (*esdblog.Log)(nil)
+	_ app.Log             = (*esdblog.Log)(nil)
 	_ domain.UnitLog      = (*esdblog.Log)(nil)
 	_ jsonl.BatchAppender = (*esdblog.Log)(nil)
 	_ jsonl.AllReader     = (*esdblog.Log)(nil)

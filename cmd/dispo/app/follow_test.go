@@ -17,7 +17,12 @@ import (
 	"dispo/projections"
 )
 
-var _ app.Source = (*boltlog.Log)(nil)
+var (
+	_ app.Source   = (*boltlog.Log)(nil)
+	_ app.Log      = (*boltlog.Log)(nil)
+	_ app.Backuper = (*boltlog.Log)(nil)
+	_ app.Sealer   = (*boltlog.Log)(nil)
+)
 
 // openLog is an embedded log holding a unit registered then declared n
 // times, with a comment named marker among them if marker is not empty.
