@@ -21,7 +21,7 @@ func TestAsOfEqualsAFoldOfThePrefix(t *testing.T) {
 	live := projections.NewLive()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); live.Follow(ctx, log, nil) }()
+	go func() { defer close(done); follow(ctx, live, log) }()
 	defer func() { cancel(); <-done }()
 	for !live.Ready() {
 		time.Sleep(time.Millisecond)
@@ -60,7 +60,7 @@ func TestRebuildCheckpointsAfterResume(t *testing.T) {
 	first := projections.NewLive()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); first.Follow(ctx, log, nil) }()
+	go func() { defer close(done); follow(ctx, first, log) }()
 	for !first.Ready() {
 		time.Sleep(time.Millisecond)
 	}

@@ -45,7 +45,7 @@ func render(t *testing.T, a *projections.Availability, now time.Time) string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "position %d\n\n", a.Position())
 	m := a.Matrix()
-	if err := projections.WriteMatrix(&b, m); err != nil {
+	if err := writeMatrix(&b, m); err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range m.Departments {
@@ -54,7 +54,7 @@ func render(t *testing.T, a *projections.Availability, now time.Time) string {
 			t.Fatal(err)
 		}
 		b.WriteString("\n")
-		if err := projections.WriteDetail(&b, d, rows); err != nil {
+		if err := writeDetail(&b, d, rows); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -3,7 +3,6 @@ package projections
 import (
 	"context"
 	"fmt"
-	"iter"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,15 +10,10 @@ import (
 	"dispo/domain"
 )
 
-// Source is what Live needs of an event log: the head, and a subscription
-// that catches up from a position then follows new events.
-type Source interface {
-	Head(ctx context.Context) (uint64, error)
-	Subscribe(ctx context.Context, after uint64) iter.Seq2[domain.Envelope, error]
-}
-
-// Live keeps the projections current by following the log, and lets many
-// readers query them while one writer applies events.
+// Live holds the projections that one writer folds the log into while many
+// readers query them. The writer is a follower (cmd/dispo/app.Follow): it
+// calls Begin with the log's head, then Apply for each event in log order,
+// and Fail when the log cannot be read; Live tells readiness from that.
 type Live struct {
 	mu sync.RWMutex
 	a  *Availability
@@ -32,11 +26,11 @@ type Live struct {
 	pos    atomic.Uint64
 	lastAt atomic.Int64 // recorded-at of the last event applied, Unix ns
 	ready  atomic.Bool
-	target atomic.Uint64 // the log's head when Follow started
+	target atomic.Uint64 // the log's head when Begin was called
 	// broken is the error that stopped the fold, until an event is applied
 	// past it: a record that cannot be read keeps it set for good.
 	broken  atomic.Pointer[error]
-	started atomic.Bool // Follow was called: ReadSnapshot is too late
+	started atomic.Bool // Begin was called: ReadSnapshot is too late
 	waitMu  sync.Mutex
 	advance chan struct{} // closed when the position moves
 }
@@ -47,57 +41,27 @@ func NewLive() *Live {
 	return &Live{a: t.a, t: t, advance: make(chan struct{})}
 }
 
-// Follow applies the events of src until ctx ends: first those already
-// stored (Ready turns true once it reaches the head seen when it started),
-// then each new one. A broken subscription is resumed from the position
-// reached, after a pause, so no event is missed or applied twice. After
-// ReadSnapshot it starts after the snapshot's position; a position past the
-// log's head (a snapshot of another log) is an error, and the caller should
-// fold from 0 into a new Live.
-func (l *Live) Follow(ctx context.Context, src Source, onError func(error)) error {
+// Begin tells l that its events come from a log whose head is now head:
+// l is Ready once it has applied that far (at once if it already has).
+// After ReadSnapshot, the follower applies the events after Position; a
+// position past head (a snapshot of another log) is an error, and the
+// caller should fold from 0 into a new Live.
+func (l *Live) Begin(head uint64) error {
 	l.started.Store(true)
-	target, err := src.Head(ctx)
-	if err != nil {
-		l.setBroken(err)
-		return err
+	l.target.Store(head)
+	if pos := l.pos.Load(); pos > head {
+		return fmt.Errorf("projections: at position %d, past the log's head %d: the snapshot read is not of this log", pos, head)
 	}
-	l.target.Store(target)
-	if pos := l.pos.Load(); pos > target {
-		return fmt.Errorf("projections: at position %d, past the log's head %d: the snapshot read is not of this log", pos, target)
-	}
-	if l.pos.Load() >= target {
+	if l.pos.Load() >= head {
 		l.ready.Store(true)
 	}
-	backoff := 50 * time.Millisecond
-	for {
-		for env, err := range src.Subscribe(ctx, l.pos.Load()) {
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				l.setBroken(err)
-				if onError != nil {
-					onError(err)
-				}
-				break
-			}
-			l.apply(&env)
-			l.broken.Store(nil)
-			if env.Position >= target {
-				l.ready.Store(true)
-			}
-			backoff = 50 * time.Millisecond
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
+	return nil
 }
 
-func (l *Live) apply(env *domain.Envelope) {
+// Apply folds env, the next event of the log (a redelivery is ignored),
+// into the projections, and clears what Fail recorded: the log was read
+// past it.
+func (l *Live) Apply(env *domain.Envelope) {
 	l.mu.Lock()
 	l.t.Apply(env)
 	l.keepCheckpoint(env)
@@ -109,7 +73,15 @@ func (l *Live) apply(env *domain.Envelope) {
 	close(l.advance)
 	l.advance = make(chan struct{})
 	l.waitMu.Unlock()
+	l.broken.Store(nil)
+	if l.started.Load() && env.Position >= l.target.Load() {
+		l.ready.Store(true)
+	}
 }
+
+// Fail records that the log could not be read past Position: l is not Ready
+// until an event is applied, and Readiness names err.
+func (l *Live) Fail(err error) { l.broken.Store(&err) }
 
 // Position is the position of the last event applied.
 func (l *Live) Position() uint64 { return l.pos.Load() }
@@ -123,7 +95,7 @@ func (l *Live) LastChange() time.Time {
 }
 
 // Ready reports whether the projections have caught up with the log as it
-// was when Follow started, and follow it since without error.
+// was at Begin, with no Fail since the last event applied.
 func (l *Live) Ready() bool { return l.Readiness() == nil }
 
 // Readiness is nil when Ready, else why not: still catching up (with the
@@ -138,8 +110,6 @@ func (l *Live) Readiness() error {
 	}
 	return nil
 }
-
-func (l *Live) setBroken(err error) { l.broken.Store(&err) }
 
 // View runs fn with the projections read-locked. fn must not keep a; the
 // views it returns are copies and may be kept.

@@ -112,22 +112,45 @@ func (l *liveLog) head() uint64 {
 	return h
 }
 
-// following runs live.Follow(src) until the test ends or stop is called;
-// stop checks that Follow returned the context's error, and returns the
-// errors Follow reported to onError.
-func following(t *testing.T, live *projections.Live, src projections.Source) (stop func() []error) {
+// source is what the tests fold into a Live from: a log's head and a
+// subscription.
+type source interface {
+	Head(ctx context.Context) (uint64, error)
+	Subscribe(ctx context.Context, after uint64) iter.Seq2[domain.Envelope, error]
+}
+
+// follow feeds live from src as a server's follower does
+// (cmd/dispo/app.Follow, whose tests cover resuming), until ctx ends or the
+// subscription breaks: then the error is given to live.Fail and returned.
+func follow(ctx context.Context, live *projections.Live, src source) error {
+	head, err := src.Head(ctx)
+	if err != nil {
+		live.Fail(err)
+		return err
+	}
+	if err := live.Begin(head); err != nil {
+		return err
+	}
+	for env, err := range src.Subscribe(ctx, live.Position()) {
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			live.Fail(err)
+			return err
+		}
+		live.Apply(&env)
+	}
+	return ctx.Err()
+}
+
+// following runs follow(live, src) until the test ends or stop is called;
+// stop returns the error that broke the subscription, if one did.
+func following(t *testing.T, live *projections.Live, src source) (stop func() []error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var mu sync.Mutex
-	var reported []error
 	done := make(chan error, 1)
-	go func() {
-		done <- live.Follow(ctx, src, func(err error) {
-			mu.Lock()
-			reported = append(reported, err)
-			mu.Unlock()
-		})
-	}()
+	go func() { done <- follow(ctx, live, src) }()
 	stopped := false
 	stop = func() []error {
 		t.Helper()
@@ -138,15 +161,14 @@ func following(t *testing.T, live *projections.Live, src projections.Source) (st
 		cancel()
 		select {
 		case err := <-done:
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("Follow returned %v after its context was cancelled, want context.Canceled", err)
+			if errors.Is(err, context.Canceled) {
+				return nil
 			}
+			return []error{err}
 		case <-time.After(10 * time.Second):
-			t.Fatalf("Follow did not return within 10s of its context being cancelled")
+			t.Fatalf("follow did not return within 10s of its context being cancelled")
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		return reported
+		return nil
 	}
 	t.Cleanup(func() { stop() })
 	return stop
@@ -274,7 +296,7 @@ func TestLiveFollowCatchesUpThenFollows(t *testing.T) {
 	}
 
 	if errs := stop(); len(errs) != 0 {
-		t.Fatalf("Follow reported errors: %v", errs)
+		t.Fatalf("follow reported errors: %v", errs)
 	}
 }
 
@@ -294,63 +316,6 @@ func TestLiveReadyOnEmptyLog(t *testing.T) {
 	}
 	if v := unitView(t, live, "77-A-01"); v.Available != 4 || !v.LastDeclaredAt.Equal(at) {
 		t.Fatalf("77-A-01: available %d declared at %v, want 4 at %v", v.Available, v.LastDeclaredAt, at)
-	}
-}
-
-// flakySource breaks its first subscription after a few events, as a
-// network log might: Follow must resume after the last event it applied.
-type flakySource struct {
-	*boltlog.Log
-	breakAfter int
-	mu         sync.Mutex
-	afters     []uint64 // the position each subscription started after
-}
-
-func (s *flakySource) Subscribe(ctx context.Context, after uint64) iter.Seq2[domain.Envelope, error] {
-	s.mu.Lock()
-	s.afters = append(s.afters, after)
-	first := len(s.afters) == 1
-	s.mu.Unlock()
-	inner := s.Log.Subscribe(ctx, after)
-	if !first {
-		return inner
-	}
-	return func(yield func(domain.Envelope, error) bool) {
-		n := 0
-		for env, err := range inner {
-			if err == nil && n == s.breakAfter {
-				yield(domain.Envelope{}, errors.New("connection reset"))
-				return
-			}
-			n++
-			if !yield(env, err) {
-				return
-			}
-		}
-	}
-}
-
-func TestLiveResumesABrokenSubscription(t *testing.T) {
-	l := newLiveLog(t)
-	l.register("77-A-01", "77", "770000001")
-	for i := range 20 {
-		l.declare("77-A-01", i%5)
-	}
-	src := &flakySource{Log: l.log, breakAfter: 7}
-	live := projections.NewLive()
-	stop := following(t, live, src)
-	eventually(t, "Ready", live.Ready)
-	if v := unitView(t, live, "77-A-01"); v.Revision != 20 || v.Available != 19%5 {
-		t.Fatalf("after resuming: revision %d available %d, want 20 and %d", v.Revision, v.Available, 19%5)
-	}
-	errs := stop()
-	if len(errs) != 1 || errs[0].Error() != "connection reset" {
-		t.Fatalf("errors reported: %v, want the one connection reset", errs)
-	}
-	src.mu.Lock()
-	defer src.mu.Unlock()
-	if len(src.afters) != 2 || src.afters[0] != 0 || src.afters[1] != 7 {
-		t.Fatalf("subscriptions started after %v, want [0 7]", src.afters)
 	}
 }
 
@@ -429,7 +394,7 @@ func TestLiveConcurrentReaders(t *testing.T) {
 	finished.Store(true)
 	wg.Wait()
 	if errs := stop(); len(errs) != 0 {
-		t.Fatalf("Follow reported errors: %v", errs)
+		t.Fatalf("follow reported errors: %v", errs)
 	}
 	if reads.Load() == 0 {
 		t.Fatalf("no read completed")
@@ -470,11 +435,51 @@ func TestLiveNotReadyPastADamagedRecord(t *testing.T) {
 	eventually(t, "the fold reaches the damaged record", func() bool {
 		return live.Position() == 2 && live.Readiness() != nil && strings.Contains(live.Readiness().Error(), "position 3")
 	})
-	time.Sleep(200 * time.Millisecond) // past a resume or two
 	if live.Ready() || live.Position() != 2 {
 		t.Fatalf("ready %v at position %d past a damaged record at 3", live.Ready(), live.Position())
 	}
 	if errs := stop(); len(errs) == 0 {
 		t.Fatal("the damaged record was not reported")
+	}
+}
+
+// Readiness as the follower reports it: Begin sets the head to reach, Fail
+// holds until the next Apply, and events applied without Begin make no
+// claim of readiness.
+func TestLiveReadinessFromItsFollower(t *testing.T) {
+	env := func(pos uint64) *domain.Envelope {
+		return &domain.Envelope{Position: pos, Stream: domain.UnitStream("77-A-01"), RecordedAt: time.Date(2025, 3, 11, 10, 0, 0, int(pos), time.UTC),
+			Event: domain.AvailabilityDeclared{Available: 1, Installed: 2}}
+	}
+	live := projections.NewLive()
+	live.Apply(env(1))
+	if live.Ready() {
+		t.Fatal("ready without Begin")
+	}
+	if err := live.Begin(3); err != nil {
+		t.Fatal(err)
+	}
+	if err := live.Readiness(); err == nil || !strings.Contains(err.Error(), "at position 1 of 3") {
+		t.Fatalf("readiness %v, want catching up at 1 of 3", err)
+	}
+	live.Apply(env(2))
+	live.Apply(env(3))
+	if !live.Ready() {
+		t.Fatalf("not ready at the head: %v", live.Readiness())
+	}
+	live.Fail(errors.New("connection reset"))
+	if err := live.Readiness(); err == nil || !strings.Contains(err.Error(), "stopped at position 3: connection reset") {
+		t.Fatalf("readiness %v after Fail", err)
+	}
+	live.Apply(env(4))
+	if !live.Ready() {
+		t.Fatalf("an Apply did not clear the Fail: %v", live.Readiness())
+	}
+	if err := live.Begin(2); err == nil {
+		t.Fatal("Begin with a head behind the position was accepted")
+	}
+	caughtUp := projections.NewLive()
+	if err := caughtUp.Begin(0); err != nil || !caughtUp.Ready() {
+		t.Fatalf("Begin(0) on an empty Live: %v, ready %v", err, caughtUp.Ready())
 	}
 }

@@ -24,7 +24,7 @@ import (
 // countingSource counts the events a Live reads through it, and the
 // positions it subscribes after.
 type countingSource struct {
-	projections.Source
+	source
 	read   atomic.Int64
 	first  atomic.Uint64 // position of the first event read
 	afters []uint64      // written by the one Follow goroutine only
@@ -33,7 +33,7 @@ type countingSource struct {
 func (c *countingSource) Subscribe(ctx context.Context, after uint64) iter.Seq2[domain.Envelope, error] {
 	c.afters = append(c.afters, after)
 	return func(yield func(domain.Envelope, error) bool) {
-		for env, err := range c.Source.Subscribe(ctx, after) {
+		for env, err := range c.source.Subscribe(ctx, after) {
 			if err == nil {
 				c.read.Add(1)
 				c.first.CompareAndSwap(0, env.Position)
@@ -73,7 +73,7 @@ func fill(t *testing.T, log *boltlog.Log, envs []domain.Envelope) {
 
 // caughtUp follows src with live until it reaches src's head, and returns
 // the function that stops it.
-func caughtUp(t *testing.T, live *projections.Live, src projections.Source) (stop func() []error) {
+func caughtUp(t *testing.T, live *projections.Live, src source) (stop func() []error) {
 	t.Helper()
 	head, err := src.Head(context.Background())
 	if err != nil {
@@ -174,7 +174,7 @@ func TestSnapshotResumesWhereItStopped(t *testing.T) {
 	if again := snapshotOf(t, resumed); !bytes.Equal(again, saved) {
 		t.Fatal("the snapshot of the restored Live differs from the snapshot it was restored from")
 	}
-	counting := &countingSource{Source: log}
+	counting := &countingSource{source: log}
 	caughtUp(t, resumed, counting)
 	if n := counting.read.Load(); n != int64(len(envs)-half) {
 		t.Errorf("the resumed Live read %d events, want the %d after the snapshot", n, len(envs)-half)
@@ -337,7 +337,7 @@ func TestSnapshotMisuse(t *testing.T) {
 	if err := ahead.ReadSnapshot(bytes.NewReader(snap)); err != nil {
 		t.Fatal(err)
 	}
-	err := ahead.Follow(liveCtx(t), openLog(t), nil)
+	err := follow(liveCtx(t), ahead, openLog(t))
 	if err == nil || !strings.Contains(err.Error(), "past the log's head") {
 		t.Fatalf("Follow of an empty log from position %d: %v, want an error", ahead.Position(), err)
 	}

@@ -730,7 +730,7 @@ func TestTrendsIncremental(t *testing.T) {
 	live := projections.NewLive()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); live.Follow(ctx, sliceSource(evs), nil) }()
+	go func() { defer close(done); follow(ctx, live, sliceSource(evs)) }()
 	defer func() { cancel(); <-done }()
 	for !live.Ready() {
 		time.Sleep(time.Millisecond)
@@ -745,12 +745,12 @@ func TestTrendsIncremental(t *testing.T) {
 		t.Fatal("Live's trends differ from one fold")
 	}
 	var m1, m2 bytes.Buffer
-	live.View(func(a *projections.Availability) { projections.WriteMatrix(&m1, a.Matrix()) })
+	live.View(func(a *projections.Availability) { writeMatrix(&m1, a.Matrix()) })
 	a := projections.NewAvailability()
 	for i := range evs {
 		a.Apply(&evs[i])
 	}
-	projections.WriteMatrix(&m2, a.Matrix())
+	writeMatrix(&m2, a.Matrix())
 	if m1.String() != m2.String() {
 		t.Fatal("Live's matrix changed with the trends fold")
 	}

@@ -11,7 +11,6 @@ import (
 	"dispo/adapters/boltlog"
 	"dispo/adapters/eventlogtest"
 	"dispo/domain"
-	"dispo/projections"
 
 	"github.com/google/uuid"
 )
@@ -83,7 +82,7 @@ func TestSealCommitsToEveryHead(t *testing.T) {
 	if len(heads) != 5 || heads[4].Stream != "unit-4" || heads[4].Revision != 4 {
 		t.Fatalf("first seal heads: %+v", heads)
 	}
-	v := projections.NewVerifier()
+	v := domain.NewVerifier()
 	n := 0
 	for env, err := range l.ReadAll(ctx, 0) {
 		if err != nil {

@@ -9,14 +9,14 @@ import (
 	"dispo/adapters/esdblog"
 	"dispo/adapters/eventlogtest"
 	"dispo/adapters/jsonl"
+	"dispo/cmd/dispo/app"
 	"dispo/domain"
-	"dispo/projections"
 )
 
 // The ports the Log fills, as their users declare them.
 var (
 	_ eventlogtest.Log    = (*esdblog.Log)(nil)
-	_ projections.Source  = (*esdblog.Log)(nil)
+	_ app.Log             = (*esdblog.Log)(nil)
 	_ domain.UnitLog      = (*esdblog.Log)(nil)
 	_ jsonl.BatchAppender = (*esdblog.Log)(nil)
 	_ jsonl.AllReader     = (*esdblog.Log)(nil)

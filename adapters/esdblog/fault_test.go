@@ -11,11 +11,12 @@ import (
 
 	"dispo/adapters/esdblog"
 	"dispo/adapters/eventlogtest"
+	"dispo/cmd/dispo/app"
 	"dispo/domain"
 	"dispo/projections"
 )
 
-// checkedSource is the adapter as projections.Live sees it, checking that
+// checkedSource is the adapter as the service's follower sees it, checking that
 // every subscription yields positions after, after+1, after+2...: no gap,
 // no duplicate, across resubscriptions. It counts declarations yielded.
 type checkedSource struct {
@@ -87,7 +88,7 @@ func TestStandinStopsMidRun(t *testing.T) {
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)
-		live.Follow(followCtx, src, func(err error) { t.Logf("Live: %v", err) })
+		app.Follow(followCtx, live, src, func(err error) { t.Logf("Live: %v", err) })
 	}()
 	defer func() { stopFollowing(); <-followed }()
 

@@ -16,13 +16,10 @@ import (
 
 	"dispo/adapters/boltlog"
 	"dispo/adapters/fixturegen"
-	"dispo/adapters/httpapi"
-	"dispo/adapters/httpauth"
 	"dispo/adapters/userfile"
+	"dispo/cmd/dispo/app"
 	"dispo/domain"
 	"dispo/projections"
-
-	"github.com/google/uuid"
 )
 
 // loadLog returns a log of the default Île-de-France units holding events
@@ -54,10 +51,19 @@ func benchServer(b *testing.B, path string) (url, token, unit string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { log.Close() })
-	live := projections.NewLive()
-	ctx, cancel := context.WithCancel(context.Background())
-	b.Cleanup(cancel)
-	go live.Follow(ctx, log, nil)
+	users, err := userfile.Open(filepath.Join(dir, "users.json"), userfile.Options{Params: userfile.CheapParams})
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := app.New(context.Background(), app.Config{Log: log, Users: users, DataDir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { svc.Close() })
+	if err := svc.Run(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	live := svc.Live()
 	for !live.Ready() {
 		time.Sleep(time.Millisecond)
 	}
@@ -70,21 +76,14 @@ func benchServer(b *testing.B, path string) (url, token, unit string) {
 			}
 		}
 	})
-	users, err := userfile.Open(filepath.Join(dir, "users.json"), userfile.Options{Params: userfile.CheapParams})
-	if err != nil {
-		b.Fatal(err)
-	}
 	if err := users.Add(userfile.User{ID: "resp", Role: domain.RoleResponsable, Establishments: []string{finess}}, "a long enough password"); err != nil {
 		b.Fatal(err)
 	}
 	if token, err = users.NewToken("resp"); err != nil {
 		b.Fatal(err)
 	}
-	auth := httpauth.New(httpauth.Config{Users: users})
-	api := httpapi.New(httpapi.Config{Ledger: domain.NewLedger(log, time.Now, func() domain.EventID { return domain.EventID(uuid.Must(uuid.NewV7())) }),
-		Live: live, Log: log, Auth: auth, Principal: httpauth.PrincipalFrom})
 	mux := http.NewServeMux()
-	mux.Handle("/", api)
+	mux.Handle("/", svc.API())
 	mux.HandleFunc("/ceiling", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"constant":true}`)

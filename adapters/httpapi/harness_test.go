@@ -18,8 +18,8 @@ import (
 	"dispo/adapters/eventlogtest"
 	"dispo/adapters/fixturegen"
 	"dispo/adapters/httpapi"
-	"dispo/adapters/httpauth"
 	"dispo/adapters/userfile"
+	"dispo/cmd/dispo/app"
 	"dispo/domain"
 	"dispo/projections"
 
@@ -40,8 +40,8 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// env is a running API: a real bbolt log, real user file, real server on
-// 127.0.0.1.
+// env is a running API, wired by app.Service as dispo serve wires it: a
+// real bbolt log, real user file, real server on 127.0.0.1.
 type env struct {
 	t     *testing.T
 	url   string
@@ -120,30 +120,22 @@ func newEnvWith(t *testing.T, opts envOptions) *env {
 			t.Fatal(err)
 		}
 	}
-	live := projections.NewLive()
-	if opts.follow {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); live.Follow(ctx, log, nil) }()
-		t.Cleanup(func() { cancel(); <-done })
+	svc, err := app.New(context.Background(), app.Config{Log: log, Users: users, DataDir: dir, Now: clock.Now,
+		Registry: prometheus.NewRegistry(), MaxWait: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
 	}
-
-	var api *httpapi.Server
-	auth := httpauth.New(httpauth.Config{Users: users, Now: clock.Now,
-		Problem: func(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
-			api.Problem(w, r, status, code, detail)
-		},
-		OnLoginFailure: func() { api.LoginFailed() }})
-	n := 0
-	api = httpapi.New(httpapi.Config{
-		Ledger: domain.NewLedger(log, clock.Now, func() domain.EventID { n++; return domain.EventID(uuid.Must(uuid.NewV7())) }),
-		Live:   live, Log: log, Auth: auth, Principal: httpauth.PrincipalFrom, Now: clock.Now,
-		Registry: prometheus.NewRegistry(), MaxWait: 300 * time.Millisecond, Backup: log.Backup, Seal: log.Seal, Streams: log,
-	})
+	t.Cleanup(func() { svc.Close() })
+	if opts.follow {
+		if err := svc.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	api := svc.API()
 	srv := httptest.NewUnstartedServer(api)
 	srv.Start() // httptest listens on 127.0.0.1:0
 	t.Cleanup(srv.Close)
-	return &env{t: t, url: srv.URL, log: log, live: live, clock: clock, users: users, api: api}
+	return &env{t: t, url: srv.URL, log: log, live: svc.Live(), clock: clock, users: users, api: api}
 }
 
 // appendDamaged appends a unit named damageMarker and another, closes the log, flips a

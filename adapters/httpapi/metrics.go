@@ -23,10 +23,10 @@ func newMetrics(s *Server, reg *prometheus.Registry) *metrics {
 			Help:    "HTTP requests by route template, method and status code.",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route", "method", "code"}),
-		loginFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "dispo_login_failures_total",
-			Help: "Failed logins (wrong credentials or throttled).",
-		}),
+		loginFailures: s.cfg.LoginFailures,
+	}
+	if m.loginFailures == nil {
+		m.loginFailures = NewLoginFailures()
 	}
 	if reg == nil {
 		return m
@@ -55,8 +55,16 @@ func (m *metrics) observe(route, method string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
 }
 
-// LoginFailed counts a failed login; httpauth calls it.
-func (s *Server) LoginFailed() { s.metrics.loginFailures.Inc() }
+// NewLoginFailures returns the counter of failed logins, for
+// Config.LoginFailures. It exists before the Server so that the login
+// machinery, which the Server is built with, can count into it
+// (httpauth.Config.OnLoginFailure).
+func NewLoginFailures() prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "dispo_login_failures_total",
+		Help: "Failed logins (wrong credentials or throttled).",
+	})
+}
 
 var (
 	descBand = prometheus.NewDesc("dispo_units_by_freshness",

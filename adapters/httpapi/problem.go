@@ -105,7 +105,7 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, code, deta
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	s.problem(w, r, status, code, "", detail, current)
+	problem(w, r, status, code, "", detail, current)
 }
 
 // fieldProblem answers with a problem about one parameter or key the
@@ -115,10 +115,10 @@ func (s *Server) fieldProblem(w http.ResponseWriter, r *http.Request, code, fiel
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	s.problem(w, r, status, code, field, detail, nil)
+	problem(w, r, status, code, field, detail, nil)
 }
 
-func (s *Server) problem(w http.ResponseWriter, r *http.Request, status int, code, field, detail string, current any) {
+func problem(w http.ResponseWriter, r *http.Request, status int, code, field, detail string, current any) {
 	title := titles[code]
 	if title == "" {
 		title = http.StatusText(status)
@@ -135,10 +135,12 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, status int, cod
 	json.NewEncoder(w).Encode(p)
 }
 
-// Problem writes a problem with an HTTP status chosen by the caller's code;
-// httpauth answers through it so that every error of the API has one shape.
-func (s *Server) Problem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
-	s.problem(w, r, status, code, "", detail, nil)
+// WriteProblem writes a problem with an HTTP status chosen by the caller's
+// code, about field ("" for none); httpauth answers through it so that
+// every error of the API has one shape. A function, not a method: the login
+// machinery is built before the Server it is given to.
+func WriteProblem(w http.ResponseWriter, r *http.Request, status int, code, field, detail string) {
+	problem(w, r, status, code, field, detail, nil)
 }
 
 // writeError maps err through the domain's vocabulary. Internal errors are

@@ -55,6 +55,9 @@ type Config struct {
 	Now       func() time.Time // the clock: freshness bands, Date headers
 	Logger    *slog.Logger
 	Registry  *prometheus.Registry // metrics are registered here; nil for none
+	// LoginFailures, from NewLoginFailures, is registered with the other
+	// metrics; nil: the Server makes its own, which no login counts into.
+	LoginFailures prometheus.Counter
 	// MaxWait bounds how long ?min_position= waits for the projections.
 	MaxWait time.Duration
 	// Backup, if set, writes a consistent copy of the log while it runs:

@@ -77,7 +77,7 @@ type Config struct {
 	// application/problem+json. Codes used: invalid (400), unauthorized
 	// (401), forbidden (403), too_large (413), unsupported_media_type (415),
 	// login_throttled (429, with Retry-After), internal (500).
-	Problem func(w http.ResponseWriter, r *http.Request, status int, code, detail string)
+	Problem func(w http.ResponseWriter, r *http.Request, status int, code, field, detail string)
 	// OnLoginFailure, if set, is called for each login refused for bad
 	// credentials (not for throttled or malformed attempts).
 	OnLoginFailure func()
@@ -218,13 +218,13 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 		if h := r.Header.Get("Authorization"); h != "" {
 			scheme, token, _ := strings.Cut(h, " ")
 			if !strings.EqualFold(scheme, "Bearer") {
-				a.unauthorized(w, r, "unsupported Authorization scheme: send Authorization: Bearer <token>")
+				a.unauthorized(w, r, "Authorization", "schéma d'autorisation non pris en charge : envoyez Authorization: Bearer <jeton>")
 				return
 			}
 			p, err := a.cfg.Users.AuthenticateToken(strings.TrimSpace(token))
 			switch {
 			case errors.Is(err, userfile.ErrBadCredentials):
-				a.unauthorized(w, r, "the bearer token is not valid (revoked, mistyped or never issued)")
+				a.unauthorized(w, r, "Authorization", "le jeton n'est pas valable (révoqué, mal recopié ou jamais émis)")
 				return
 			case err != nil:
 				a.internal(w, r, err)
@@ -248,13 +248,13 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 		if !safeMethod(r.Method) && !(r.Method == http.MethodPost && r.URL.Path == a.cfg.LoginPath) {
 			got := r.Header.Get(CSRFHeader)
 			if got == "" {
-				a.cfg.Problem(w, r, http.StatusForbidden, domain.EForbidden,
-					"missing "+CSRFHeader+" header: a request authenticated by the session cookie must send the session's CSRF token (given at login and by GET /api/v1/session)")
+				a.cfg.Problem(w, r, http.StatusForbidden, domain.EForbidden, CSRFHeader,
+					"en-tête "+CSRFHeader+" manquant : une requête authentifiée par le cookie de session doit renvoyer le jeton CSRF de la session (donné à la connexion et par GET /api/v1/session)")
 				return
 			}
 			if subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) != 1 {
-				a.cfg.Problem(w, r, http.StatusForbidden, domain.EForbidden,
-					"wrong "+CSRFHeader+" header: it does not match this session's CSRF token (given at login and by GET /api/v1/session)")
+				a.cfg.Problem(w, r, http.StatusForbidden, domain.EForbidden, CSRFHeader,
+					"en-tête "+CSRFHeader+" erroné : il ne correspond pas au jeton CSRF de cette session (donné à la connexion et par GET /api/v1/session)")
 				return
 			}
 		}
@@ -298,23 +298,23 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 func (a *Auth) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := PrincipalFrom(r.Context()); !ok {
-			a.unauthorized(w, r, "log in first (POST "+a.cfg.LoginPath+") or send Authorization: Bearer <token>")
+			a.unauthorized(w, r, "", "identifiez-vous d'abord (POST "+a.cfg.LoginPath+") ou envoyez Authorization: Bearer <jeton>")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-func (a *Auth) unauthorized(w http.ResponseWriter, r *http.Request, detail string) {
+func (a *Auth) unauthorized(w http.ResponseWriter, r *http.Request, field, detail string) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="dispo"`)
-	a.cfg.Problem(w, r, http.StatusUnauthorized, "unauthorized", detail)
+	a.cfg.Problem(w, r, http.StatusUnauthorized, "unauthorized", field, detail)
 }
 
 func (a *Auth) internal(w http.ResponseWriter, r *http.Request, err error) {
 	if a.cfg.LogError != nil {
 		a.cfg.LogError(r, err)
 	}
-	a.cfg.Problem(w, r, http.StatusInternalServerError, domain.EInternal, "internal error")
+	a.cfg.Problem(w, r, http.StatusInternalServerError, domain.EInternal, "", "erreur interne")
 }
 
 // secure reports whether the response's cookies must be Secure.
@@ -333,7 +333,7 @@ func (a *Auth) clearCookie(w http.ResponseWriter, r *http.Request) {
 }
 
 // defaultProblem writes a minimal RFC 9457 problem.
-func defaultProblem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
+func defaultProblem(w http.ResponseWriter, r *http.Request, status int, code, field, detail string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -341,6 +341,7 @@ func defaultProblem(w http.ResponseWriter, r *http.Request, status int, code, de
 		Title  string `json:"title"`
 		Status int    `json:"status"`
 		Code   string `json:"code"`
+		Field  string `json:"field,omitempty"`
 		Detail string `json:"detail,omitempty"`
-	}{http.StatusText(status), status, code, detail})
+	}{http.StatusText(status), status, code, field, detail})
 }

@@ -347,17 +347,17 @@ func TestCSRF(t *testing.T) {
 	}{
 		{"cookie GET, no token needed", req{method: "GET", cookie: cookie}, 200, "GET alice 770110054"},
 		{"cookie HEAD", req{method: "HEAD", cookie: cookie}, 200, ""},
-		{"cookie POST without token", req{method: "POST", cookie: cookie}, 403, "missing X-CSRF-Token"},
-		{"cookie PUT with a wrong token", req{method: "PUT", cookie: cookie, csrf: csrf[:42] + "x"}, 403, "wrong X-CSRF-Token"},
-		{"cookie DELETE with another session's id", req{method: "DELETE", cookie: cookie, csrf: cookie}, 403, "wrong"},
+		{"cookie POST without token", req{method: "POST", cookie: cookie}, 403, "X-CSRF-Token manquant"},
+		{"cookie PUT with a wrong token", req{method: "PUT", cookie: cookie, csrf: csrf[:42] + "x"}, 403, "X-CSRF-Token erroné"},
+		{"cookie DELETE with another session's id", req{method: "DELETE", cookie: cookie, csrf: cookie}, 403, "erroné"},
 		{"cookie PATCH with the token", req{method: "PATCH", cookie: cookie, csrf: csrf}, 200, "PATCH alice"},
 		{"cookie POST with the token", req{method: "POST", cookie: cookie, csrf: csrf}, 200, "POST alice"},
 		{"bearer POST without token", req{method: "POST", bearer: tok}, 200, "POST bob"},
 		{"bearer wins over the cookie", req{method: "POST", bearer: tok, cookie: cookie}, 200, "POST bob"},
-		{"nothing", req{method: "GET"}, 401, "log in first"},
-		{"unknown cookie", req{method: "POST", cookie: strings.Repeat("A", 43)}, 401, "log in first"},
-		{"bad bearer", req{method: "GET", bearer: "dispo_" + strings.Repeat("A", 43)}, 401, "bearer token is not valid"},
-		{"basic auth", req{method: "GET", authorization: "Basic YWxpY2U6c2VjcmV0"}, 401, "unsupported Authorization scheme"},
+		{"nothing", req{method: "GET"}, 401, "identifiez-vous"},
+		{"unknown cookie", req{method: "POST", cookie: strings.Repeat("A", 43)}, 401, "identifiez-vous"},
+		{"bad bearer", req{method: "GET", bearer: "dispo_" + strings.Repeat("A", 43)}, 401, "jeton n'est pas valable"},
+		{"basic auth", req{method: "GET", authorization: "Basic YWxpY2U6c2VjcmV0"}, 401, "non pris en charge"},
 	} {
 		tc.q.path = "/api/v1/echo"
 		res := f.do(tc.q)

@@ -62,8 +62,12 @@ func (a *Auth) LoginHandler() http.Handler {
 		if !a.decode(w, r, &req) {
 			return
 		}
-		if req.Identifier == "" || req.Password == "" {
-			a.cfg.Problem(w, r, http.StatusBadRequest, domain.EInvalid, `"identifier" and "password" are required`)
+		switch {
+		case req.Identifier == "":
+			a.cfg.Problem(w, r, http.StatusBadRequest, domain.EInvalid, "identifier", "l'identifiant est obligatoire")
+			return
+		case req.Password == "":
+			a.cfg.Problem(w, r, http.StatusBadRequest, domain.EInvalid, "password", "le mot de passe est obligatoire")
 			return
 		}
 		at := a.cfg.Now()
@@ -77,7 +81,7 @@ func (a *Auth) LoginHandler() http.Handler {
 		if wait := a.throttle.begin(try, at); wait > 0 {
 			secs := int((wait + time.Second - 1) / time.Second)
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			a.cfg.Problem(w, r, http.StatusTooManyRequests, CodeLoginThrottled,
+			a.cfg.Problem(w, r, http.StatusTooManyRequests, CodeLoginThrottled, "identifier",
 				"trop d'échecs de connexion pour cet identifiant ou depuis cette adresse : réessayez dans "+frenchDuration(secs))
 			return
 		}
@@ -101,7 +105,7 @@ func (a *Auth) LoginHandler() http.Handler {
 			if a.cfg.OnLoginFailure != nil {
 				a.cfg.OnLoginFailure()
 			}
-			a.unauthorized(w, r, "identifier or password incorrect")
+			a.unauthorized(w, r, "", "identifiant ou mot de passe incorrect")
 			return
 		case err != nil:
 			a.throttle.cancel(try)
@@ -178,7 +182,7 @@ func (a *Auth) LogoutHandler() http.Handler {
 func (a *Auth) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		a.cfg.Problem(w, r, http.StatusUnsupportedMediaType, "unsupported_media_type", "the body must be JSON, sent with Content-Type: application/json")
+		a.cfg.Problem(w, r, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type", "le corps doit être du JSON, envoyé avec Content-Type: application/json")
 		return false
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodySize))
@@ -186,7 +190,7 @@ func (a *Auth) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	err = dec.Decode(v)
 	if err == nil {
 		if _, terr := dec.Token(); terr != io.EOF {
-			err = errors.New("data after the JSON object")
+			err = errors.New("données après l'objet JSON")
 			if terr != nil && !errors.Is(terr, io.ErrUnexpectedEOF) {
 				err = terr
 			}
@@ -197,11 +201,11 @@ func (a *Auth) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	case err == nil:
 		return true
 	case errors.As(err, &tooLarge):
-		a.cfg.Problem(w, r, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is larger than %d KiB", MaxBodySize>>10))
+		a.cfg.Problem(w, r, http.StatusRequestEntityTooLarge, "too_large", "", fmt.Sprintf("le corps dépasse %d Kio", MaxBodySize>>10))
 	case errors.Is(err, io.EOF):
-		a.cfg.Problem(w, r, http.StatusBadRequest, domain.EInvalid, "the body is empty: send a JSON object")
+		a.cfg.Problem(w, r, http.StatusBadRequest, domain.EInvalid, "", "le corps est vide : envoyez un objet JSON")
 	default:
-		a.cfg.Problem(w, r, http.StatusBadRequest, domain.EInvalid, "malformed JSON body: "+err.Error())
+		a.cfg.Problem(w, r, http.StatusBadRequest, domain.EInvalid, "", "corps JSON mal formé ou champ inconnu (attendus : identifier, password)")
 	}
 	return false
 }

@@ -129,7 +129,7 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintf(env.Stderr, "replayed %d events in %s (%.0f events/s)\n", n, elapsed.Round(time.Microsecond), float64(n)/elapsed.Seconds())
 
 	m := a.Matrix()
-	if err := projections.WriteMatrix(env.Stdout, m); err != nil {
+	if err := writeMatrix(env.Stdout, m); err != nil {
 		return err
 	}
 	depts := m.Departments
@@ -145,7 +145,7 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 			continue
 		}
 		fmt.Fprintln(env.Stdout)
-		if err := projections.WriteDetail(env.Stdout, d, rows); err != nil {
+		if err := writeDetail(env.Stdout, d, rows); err != nil {
 			return err
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"log/slog"
 	"net"
@@ -22,13 +21,10 @@ import (
 	"dispo/adapters/boltlog"
 	"dispo/adapters/esdblog"
 	"dispo/adapters/fixturegen"
-	"dispo/adapters/httpapi"
-	"dispo/adapters/httpauth"
 	"dispo/adapters/userfile"
+	"dispo/cmd/dispo/app"
 	"dispo/domain"
-	"dispo/projections"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -120,100 +116,31 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	ledger := domain.NewLedger(httpapi.InstrumentLog(log, reg), env.Now, func() domain.EventID {
-		return domain.EventID(uuid.Must(uuid.NewV7()))
-	})
-	snapPath := filepath.Join(c.data, "projections.snap")
-	live := resumeProjections(ctx, snapPath, log, logger)
-	followCtx, stopFollowing := context.WithCancel(context.Background())
-	followed := make(chan struct{})
-	go func() {
-		defer close(followed)
-		if err := live.Follow(followCtx, log, func(err error) { logger.Error("projection subscription broke; resuming", "err", err) }); err != nil && followCtx.Err() == nil {
-			logger.Error("projections stopped following the log", "err", err)
-		}
-	}()
-	rebuilt := make(chan struct{})
-	if live.Position() > 0 {
-		// As-of queries before the snapshot need the checkpoints it lacks.
-		go func() {
-			defer close(rebuilt)
-			if err := live.RebuildCheckpoints(followCtx, log); err != nil && followCtx.Err() == nil {
-				logger.Warn("rebuilding the as-of checkpoints", "err", err)
-			}
-		}()
-	} else {
-		close(rebuilt)
+	svc, err := app.New(ctx, app.Config{Log: log, Users: users, DataDir: c.data, Now: env.Now, Logger: logger, Registry: reg,
+		SealEvery: c.sealEvery, SecureCookies: c.secure, TrustProxy: c.trustProxy})
+	if err != nil {
+		return err
 	}
-	saverDone := make(chan struct{})
-	go func() {
-		// Save the projections now and then, so a restart resumes from there.
-		defer close(saverDone)
-		tick := time.NewTicker(time.Minute)
-		defer tick.Stop()
-		saved := live.Position()
-		for {
-			select {
-			case <-followCtx.Done():
-				return
-			case <-tick.C:
-			}
-			if p := live.Position(); p != saved {
-				if err := saveProjections(snapPath, live); err != nil {
-					logger.Error("saving the projections", "err", err)
-				}
-				saved = p
-			}
-		}
-	}()
 	defer func() {
-		stopFollowing()
-		<-followed
-		<-saverDone // its save must not land after the final one
-		<-rebuilt
-		if err := saveProjections(snapPath, live); err != nil {
-			logger.Error("saving the projections", "err", err)
+		if err := svc.Close(); err != nil {
+			logger.Error("stopping the service", "err", err)
 		}
 	}()
-
-	var api *httpapi.Server
-	auth := httpauth.New(httpauth.Config{
-		Users:      users,
-		Now:        env.Now,
-		Secure:     c.secure,
-		TrustProxy: c.trustProxy,
-		LogError:   func(r *http.Request, err error) { logger.Error("authentication", "path", r.URL.Path, "err", err) },
-		Problem: func(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
-			api.Problem(w, r, status, code, detail)
-		},
-		OnLoginFailure: func() { api.LoginFailed() },
-	})
 	// Admin commands (dispo users logout, unlock...) reach this server by a
 	// unix socket in the data directory: only its owner and root can use
-	// it, and it is never on the network.
-	adminMux := http.NewServeMux()
-	auth.AdminRoutes(adminMux)
-	admin, err := adminsock.Start(adminsock.PathIn(c.data), adminMux)
+	// it, and it is never on the network. Holding it, this server is the
+	// only one of the directory.
+	admin, err := adminsock.Start(adminsock.PathIn(c.data), svc.Admin())
 	if err != nil {
 		return err
 	}
 	defer admin.Close()
-	removeHalfSaved(c.data, logger)
-	var backup func(io.Writer) (int64, error)
-	if b, ok := log.(interface {
-		Backup(io.Writer) (int64, error)
-	}); ok {
-		backup = b.Backup
+	// The loops outlive the signal: requests that drain at shutdown still
+	// read projections that follow the log. Close stops them.
+	if err := svc.Run(context.WithoutCancel(ctx)); err != nil {
+		return err
 	}
-	var seal func(context.Context, domain.Envelope) (domain.AppendResult, error)
-	if sl, ok := log.(interface {
-		Seal(context.Context, domain.Envelope) (domain.AppendResult, error)
-	}); ok {
-		seal = sl.Seal
-		go sealPeriodically(followCtx, c.sealEvery, log, seal, env.Now, logger)
-	}
-	api = httpapi.New(httpapi.Config{Ledger: ledger, Live: live, Log: log, Auth: auth, Principal: httpauth.PrincipalFrom, Backup: backup, Seal: seal, Streams: log,
-		Now: env.Now, Logger: logger, Registry: reg})
+	api := svc.API()
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -363,8 +290,10 @@ type servedLog interface {
 }
 
 var (
-	_ servedLog = (*boltlog.Log)(nil)
-	_ servedLog = (*esdblog.Log)(nil)
+	_ servedLog    = (*boltlog.Log)(nil)
+	_ servedLog    = (*esdblog.Log)(nil)
+	_ app.Backuper = (*boltlog.Log)(nil)
+	_ app.Sealer   = (*boltlog.Log)(nil)
 )
 
 // openServedLog opens the embedded log of DATA, or EventStoreDB when
@@ -387,106 +316,4 @@ func openAnyLog(ctx context.Context, data, eventstore string, readOnly bool, log
 		return nil, fmt.Errorf("eventstore: %w", err)
 	}
 	return l, nil
-}
-
-// resumeProjections loads the projections saved by the last run, if they
-// belong to this log: the event at their position must be the one they
-// last applied (same instant). Otherwise it starts from position 0.
-func resumeProjections(ctx context.Context, path string, log servedLog, logger *slog.Logger) *projections.Live {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return projections.NewLive()
-	}
-	if err != nil {
-		logger.Warn("projections snapshot unreadable; replaying the log", "path", path, "err", err)
-		return projections.NewLive()
-	}
-	defer f.Close()
-	live := projections.NewLive()
-	if err := live.ReadSnapshot(f); err != nil {
-		logger.Warn("projections snapshot refused; replaying the log", "path", path, "err", err)
-		return projections.NewLive()
-	}
-	pos := live.Position()
-	if pos > 0 {
-		var at time.Time
-		for env, err := range log.ReadAll(ctx, pos-1) {
-			if err == nil {
-				at = env.RecordedAt
-			}
-			break
-		}
-		if !at.Equal(live.LastChange()) {
-			logger.Warn("projections snapshot is not of this log; replaying the log", "path", path, "position", pos)
-			return projections.NewLive()
-		}
-	}
-	logger.Info("projections resumed from their snapshot", "position", pos)
-	return live
-}
-
-// halfSaved names the temporary files of saveProjections.
-const halfSaved = ".projections-*"
-
-// removeHalfSaved removes the temporary files of saves a crash cut short:
-// each kill during a save would leave one more. Called once this server
-// holds the admin socket of data: no other server is saving there.
-func removeHalfSaved(data string, logger *slog.Logger) {
-	left, _ := filepath.Glob(filepath.Join(data, halfSaved))
-	for _, f := range left {
-		if err := os.Remove(f); err != nil {
-			logger.Warn("removing a half-saved projections snapshot", "path", f, "err", err)
-		}
-	}
-}
-
-// saveProjections writes the projections to path, whole or not at all.
-func saveProjections(path string, live *projections.Live) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), halfSaved)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	err = live.WriteSnapshot(tmp)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// sealPeriodically appends a seal every interval if the log moved since the
-// last one, so that verify detects removed streams and cut tails.
-func sealPeriodically(ctx context.Context, every time.Duration, log servedLog,
-	seal func(context.Context, domain.Envelope) (domain.AppendResult, error), now func() time.Time, logger *slog.Logger) {
-	if every <= 0 {
-		return
-	}
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	var sealedAt uint64
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		head, err := log.Head(ctx)
-		if err != nil || head == sealedAt {
-			continue
-		}
-		res, err := seal(ctx, domain.Envelope{ID: domain.EventID(uuid.Must(uuid.NewV7())), RecordedAt: now().UTC(),
-			Actor: domain.Actor{UserID: "dispo", Role: domain.RoleSystem}, Source: domain.SourceManual})
-		if err != nil {
-			logger.Error("sealing the log", "err", err)
-			continue
-		}
-		sealedAt = res.LastPosition
-		logger.Info("log sealed", "position", res.LastPosition)
-	}
 }

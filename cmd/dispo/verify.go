@@ -12,7 +12,6 @@ import (
 
 	"dispo/adapters/jsonl"
 	"dispo/domain"
-	"dispo/projections"
 )
 
 const verifyHelp = `Checks the tamper evidence of the log (read-only), or of FILE, a JSONL export (- for standard
@@ -48,7 +47,7 @@ func runVerify(ctx context.Context, env *Env, args []string) error {
 	}
 	start := time.Now()
 	p := &progress{w: env.Stderr, what: "verified", now: env.Now, last: env.Now()}
-	v := projections.NewVerifier()
+	v := domain.NewVerifier()
 	var err error
 	if fs.NArg() == 1 {
 		err = verifyFile(v, fs.Arg(0), env.Stdin, p.tick)
@@ -62,7 +61,7 @@ func runVerify(ctx context.Context, env *Env, args []string) error {
 	}
 	res := v.Result()
 	if err != nil {
-		var ve *projections.VerifyError
+		var ve *domain.VerifyError
 		if errors.As(err, &ve) {
 			fmt.Fprintf(env.Stdout, "checked %d events in %d streams, %d seals: BROKEN at the next one\n", res.Events, res.Streams, res.Seals)
 			return fmt.Errorf("tamper evidence broken: %w", err)
@@ -106,7 +105,7 @@ func openForVerify(ctx context.Context, data, store string, stderr io.Writer) (s
 
 // verifyLog checks every event of l in log order: one goroutine reads and
 // decodes batches, CheckBatch hashes them on the others.
-func verifyLog(ctx context.Context, v *projections.Verifier, l jsonl.AllReader, tick func(int)) error {
+func verifyLog(ctx context.Context, v *domain.Verifier, l jsonl.AllReader, tick func(int)) error {
 	const batchSize = 4096
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -169,7 +168,7 @@ func verifyLog(ctx context.Context, v *projections.Verifier, l jsonl.AllReader, 
 }
 
 // verifyFile checks a JSONL export, naming lines.
-func verifyFile(v *projections.Verifier, name string, stdin io.Reader, tick func(int)) error {
+func verifyFile(v *domain.Verifier, name string, stdin io.Reader, tick func(int)) error {
 	in := stdin
 	if name != "-" {
 		f, err := os.Open(name)
@@ -190,7 +189,7 @@ func verifyFile(v *projections.Verifier, name string, stdin io.Reader, tick func
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		if err := v.Check(&ev); err != nil {
-			var ve *projections.VerifyError
+			var ve *domain.VerifyError
 			if errors.As(err, &ve) {
 				ve.Line = r.Line()
 			}

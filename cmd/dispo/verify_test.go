@@ -17,7 +17,6 @@ import (
 	"dispo/adapters/boltlog"
 	"dispo/adapters/jsonl"
 	"dispo/domain"
-	"dispo/projections"
 )
 
 // chainedFile writes a JSONL log of three units, chained as the writers
@@ -387,12 +386,12 @@ func BenchmarkVerify1M(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		v := projections.NewVerifier()
+		v := domain.NewVerifier()
 		err = verifyLog(context.Background(), v, l, func(int) {})
 		l.Close()
 		if err != nil {
-			var ve *projections.VerifyError
-			if errors.As(err, &ve) && strings.Contains(ve.Reason, projections.ReasonNotChained) {
+			var ve *domain.VerifyError
+			if errors.As(err, &ve) && strings.Contains(ve.Reason, domain.ReasonNotChained) {
 				b.Skip("the bench log is not chained:", err)
 			}
 			b.Fatal(err)

@@ -1,20 +1,68 @@
-package projections
+package main
 
 import (
+	"encoding/binary"
 	"strings"
 	"testing"
 	"time"
 
 	"dispo/domain"
+	"dispo/projections"
 )
+
+// textFold folds the events the text tests make, one stream per unit, all
+// recorded at at.
+type textFold struct {
+	tb   testing.TB
+	a    *projections.Availability
+	pos  uint64
+	revs map[string]uint64
+	at   time.Time
+}
+
+func newTextFold(tb testing.TB) *textFold {
+	return &textFold{tb: tb, a: projections.NewAvailability(), revs: map[string]uint64{}, at: textStart}
+}
+
+// textStart is the seed's 12:47 on 9 August 2024 in Paris.
+var textStart = time.Date(2024, 8, 9, 10, 47, 0, 0, time.UTC)
+
+func (f *textFold) unitEvent(id string, ev domain.Event) {
+	f.tb.Helper()
+	f.pos++
+	stream := domain.UnitStream(id)
+	env := &domain.Envelope{Stream: stream, Position: f.pos, Revision: f.revs[stream], RecordedAt: f.at,
+		Actor: domain.Actor{UserID: "tester", Role: domain.RoleAdmin}, Source: domain.SourceManual, Event: ev}
+	binary.BigEndian.PutUint64(env.ID[8:], f.pos)
+	if err := env.Validate(); err != nil {
+		f.tb.Fatalf("invalid envelope %s: %v", ev.EventType(), err)
+	}
+	f.revs[stream]++
+	f.a.Apply(env)
+}
+
+func textUnit(id, dept, typ, est string) domain.Unit {
+	return domain.Unit{ID: id, FINESS: (dept + "000000000")[:9], Establishment: est, Department: dept,
+		Type: typ, Name: "UO " + id, Phone: "01 00 00 00 00"}
+}
+
+func (f *textFold) register(id, dept, typ, est string) {
+	f.tb.Helper()
+	f.unitEvent(id, domain.UnitRegistered{Unit: textUnit(id, dept, typ, est)})
+}
+
+func (f *textFold) declare(id string, available, installed, closed int) {
+	f.tb.Helper()
+	f.unitEvent(id, domain.AvailabilityDeclared{Available: available, Installed: installed, ClosedPlaces: closed})
+}
 
 // TestWriteDetailSeed rebuilds the seed's table for department 77.
 func TestWriteDetailSeed(t *testing.T) {
-	l := newLedger(t)
+	l := newTextFold(t)
 	aug := time.Date(2024, 8, 9, 10, 47, 0, 0, time.UTC)
 	mar := time.Date(2025, 3, 6, 14, 30, 0, 0, time.UTC)
 	reg := func(id, typ, name string) {
-		u := mkUnit(id, "77", typ, "EG")
+		u := textUnit(id, "77", typ, "EG")
 		u.Name, u.Phone = name, ""
 		l.unitEvent(id, domain.UnitRegistered{Unit: u})
 	}
@@ -34,7 +82,7 @@ func TestWriteDetailSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	if err := WriteDetail(&b, "77", rows); err != nil {
+	if err := writeDetail(&b, "77", rows); err != nil {
 		t.Fatal(err)
 	}
 	got := b.String()
@@ -45,31 +93,31 @@ func TestWriteDetailSeed(t *testing.T) {
 		"EG  Centre Lourd                  0 / 24  12:47 le 09/08/2024\n" +
 		"EG  Unité de dialyse médicalisée  0 / 0   15:30 le 06/03/2025\n"
 	if got != want {
-		t.Fatalf("WriteDetail:\ngot\n%s\nwant\n%s", got, want)
+		t.Fatalf("writeDetail:\ngot\n%s\nwant\n%s", got, want)
 	}
 }
 
 func TestWriteDetailMarkers(t *testing.T) {
-	rows := []UnitView{
-		{Unit: domain.Unit{Establishment: "EG", Name: "A", ID: "a", Phone: "01 23"}, Installed: 5, LastDeclaredAt: t0, Closure: &domain.Closure{Reason: "travaux"}},
-		{Unit: domain.Unit{Establishment: "EG", Name: "B", ID: "b"}, Available: 2, Installed: 5, LastDeclaredAt: t0, Pool: &PoolView{ID: "P"}, Comment: "1 place le 11/03 à 10h"},
+	rows := []projections.UnitView{
+		{Unit: domain.Unit{Establishment: "EG", Name: "A", ID: "a", Phone: "01 23"}, Installed: 5, LastDeclaredAt: textStart, Closure: &domain.Closure{Reason: "travaux"}},
+		{Unit: domain.Unit{Establishment: "EG", Name: "B", ID: "b"}, Available: 2, Installed: 5, LastDeclaredAt: textStart, Pool: &projections.PoolView{ID: "P"}, Comment: "1 place le 11/03 à 10h"},
 		{Unit: domain.Unit{Establishment: "EG", Name: "C", ID: "c"}},
 	}
 	var b strings.Builder
-	if err := WriteDetail(&b, "93", rows); err != nil {
+	if err := writeDetail(&b, "93", rows); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	if len(lines) != 5 || lines[1] != "Département 93" {
-		t.Fatalf("WriteDetail lines: got %q", lines)
+		t.Fatalf("writeDetail lines: got %q", lines)
 	}
-	if l := lines[2]; !strings.HasSuffix(l, "  "+MarkClosed) || strings.Contains(l, MarkPooled) {
-		t.Errorf("closed unit line %q: want it to end with %q", l, MarkClosed)
+	if l := lines[2]; !strings.HasSuffix(l, "  "+markClosed) || strings.Contains(l, markPooled) {
+		t.Errorf("closed unit line %q: want it to end with %q", l, markClosed)
 	}
-	if l := lines[3]; !strings.Contains(l, "  "+MarkPooled+" ") || !strings.HasSuffix(l, "  1 place le 11/03 à 10h") || strings.Contains(l, MarkClosed) {
-		t.Errorf("pooled unit line %q: want %q then the comment", l, MarkPooled)
+	if l := lines[3]; !strings.Contains(l, "  "+markPooled+" ") || !strings.HasSuffix(l, "  1 place le 11/03 à 10h") || strings.Contains(l, markClosed) {
+		t.Errorf("pooled unit line %q: want %q then the comment", l, markPooled)
 	}
-	if l := lines[4]; strings.Contains(l, MarkClosed) || strings.Contains(l, MarkPooled) || l != "EG  C  0 / 0" {
+	if l := lines[4]; strings.Contains(l, markClosed) || strings.Contains(l, markPooled) || l != "EG  C  0 / 0" {
 		t.Errorf("plain never-declared unit: got %q, want %q", l, "EG  C  0 / 0")
 	}
 	for _, l := range lines {
@@ -80,13 +128,13 @@ func TestWriteDetailMarkers(t *testing.T) {
 }
 
 func TestWriteMatrix(t *testing.T) {
-	l := newLedger(t)
+	l := newTextFold(t)
 	l.register("a", "77", "udm", "EG")
 	l.register("b", "75", "centre_lourd", "X")
 	l.declare("a", 0, 20, 0)
 	l.declare("b", 3, 24, 0)
 	var b strings.Builder
-	if err := WriteMatrix(&b, l.a.Matrix()); err != nil {
+	if err := writeMatrix(&b, l.a.Matrix()); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")

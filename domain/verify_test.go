@@ -1,4 +1,4 @@
-package projections
+package domain_test
 
 import (
 	"encoding/binary"
@@ -12,6 +12,19 @@ import (
 	"dispo/domain"
 )
 
+// verifyStart is when the chains the tests build begin.
+var verifyStart = time.Date(2024, 8, 9, 10, 47, 0, 0, time.UTC)
+
+// verifyUnit is a unit of department dept and establishment est.
+func verifyUnit(id, dept, typ, est string) domain.Unit {
+	return domain.Unit{ID: id, FINESS: (dept + "000000000")[:9], Establishment: est, Department: dept,
+		Type: typ, Name: "UO " + id, Phone: "01 00 00 00 00"}
+}
+
+func reportVerified(b *testing.B, events int) {
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+}
+
 // chained builds a log of chained envelopes, as the writers do, and seals it.
 type chained struct {
 	tb    testing.TB
@@ -23,7 +36,7 @@ type chained struct {
 }
 
 func newChained(tb testing.TB) *chained {
-	return &chained{tb: tb, last: map[string]domain.Hash{}, revs: map[string]uint64{}, at: t0}
+	return &chained{tb: tb, last: map[string]domain.Hash{}, revs: map[string]uint64{}, at: verifyStart}
 }
 
 func (c *chained) add(stream string, ev domain.Event) {
@@ -66,7 +79,7 @@ func (c *chained) seal() {
 func sampleChain(tb testing.TB) []domain.Envelope {
 	c := newChained(tb)
 	for _, id := range []string{"a", "b", "c"} {
-		c.add(domain.UnitStream(id), domain.UnitRegistered{Unit: mkUnit(id, "75", "udm", "E1")})
+		c.add(domain.UnitStream(id), domain.UnitRegistered{Unit: verifyUnit(id, "75", "udm", "E1")})
 	}
 	for i := range 3 {
 		for _, id := range []string{"a", "b", "c"} {
@@ -81,8 +94,8 @@ func sampleChain(tb testing.TB) []domain.Envelope {
 	return c.envs
 }
 
-func verifyAll(envs []domain.Envelope) (VerifyResult, error) {
-	v := NewVerifier()
+func verifyAll(envs []domain.Envelope) (domain.VerifyResult, error) {
+	v := domain.NewVerifier()
 	for i := range envs {
 		if err := v.Check(&envs[i]); err != nil {
 			return v.Result(), err
@@ -99,8 +112,8 @@ func renumber(envs []domain.Envelope) []domain.Envelope {
 	return envs
 }
 
-// find returns the index of the event of stream at revision.
-func find(tb testing.TB, envs []domain.Envelope, stream string, rev uint64) int {
+// findEvent returns the index of the event of stream at revision.
+func findEvent(tb testing.TB, envs []domain.Envelope, stream string, rev uint64) int {
 	i := slices.IndexFunc(envs, func(e domain.Envelope) bool { return e.Stream == stream && e.Revision == rev })
 	if i < 0 {
 		tb.Fatalf("no event %s@%d", stream, rev)
@@ -110,9 +123,9 @@ func find(tb testing.TB, envs []domain.Envelope, stream string, rev uint64) int 
 
 func wantVerifyError(t *testing.T, err error, stream string, rev uint64, reason string) {
 	t.Helper()
-	var ve *VerifyError
+	var ve *domain.VerifyError
 	if !errors.As(err, &ve) {
-		t.Fatalf("error %v, want a *VerifyError", err)
+		t.Fatalf("error %v, want a *domain.VerifyError", err)
 	}
 	if ve.Stream != stream || ve.Revision != rev || !strings.Contains(ve.Reason, reason) {
 		t.Fatalf("error %q names %s@%d, want %s@%d with %q", err, ve.Stream, ve.Revision, stream, rev, reason)
@@ -125,11 +138,11 @@ func TestVerifyIntact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := NewVerifier()
+	v := domain.NewVerifier()
 	if n, err := v.CheckBatch(envs); n != len(envs) || err != nil || v.Result() != res {
 		t.Fatalf("CheckBatch: %d, %v, %+v; Check gave %+v", n, err, v.Result(), res)
 	}
-	want := VerifyResult{Events: len(envs), Streams: 4, Seals: 2, LastSeal: uint64(len(envs) - 1), AfterLastSeal: 1}
+	want := domain.VerifyResult{Events: len(envs), Streams: 4, Seals: 2, LastSeal: uint64(len(envs) - 1), AfterLastSeal: 1}
 	if res != want {
 		t.Fatalf("result %+v, want %+v", res, want)
 	}
@@ -152,36 +165,36 @@ func TestVerifyTampered(t *testing.T) {
 		reason string
 	}{
 		{"payload changed", func(e []domain.Envelope) []domain.Envelope {
-			i := find(t, e, b, 2)
+			i := findEvent(t, e, b, 2)
 			d := e[i].Event.(domain.AvailabilityDeclared)
 			d.Available = 9
 			e[i].Event = d
 			return e
-		}, b, 2, ReasonAltered},
+		}, b, 2, domain.ReasonAltered},
 		{"envelope field changed", func(e []domain.Envelope) []domain.Envelope {
-			e[find(t, e, a, 1)].Actor.UserID = "mallory"
+			e[findEvent(t, e, a, 1)].Actor.UserID = "mallory"
 			return e
-		}, a, 1, ReasonAltered},
+		}, a, 1, domain.ReasonAltered},
 		{"recorded-at changed", func(e []domain.Envelope) []domain.Envelope {
-			i := find(t, e, c, 3)
+			i := findEvent(t, e, c, 3)
 			e[i].RecordedAt = e[i].RecordedAt.Add(time.Nanosecond)
 			return e
-		}, c, 3, ReasonAltered},
+		}, c, 3, domain.ReasonAltered},
 		{"event deleted", func(e []domain.Envelope) []domain.Envelope {
-			return renumber(slices.Delete(e, find(t, e, a, 1), find(t, e, a, 1)+1))
-		}, a, 2, ReasonMissing},
+			return renumber(slices.Delete(e, findEvent(t, e, a, 1), findEvent(t, e, a, 1)+1))
+		}, a, 2, domain.ReasonMissing},
 		{"event deleted, positions left", func(e []domain.Envelope) []domain.Envelope {
-			i := find(t, e, a, 1)
+			i := findEvent(t, e, a, 1)
 			return slices.Delete(e, i, i+1)
-		}, b, 1, ReasonMissing + ": position 5 follows 3"},
+		}, b, 1, domain.ReasonMissing + ": position 5 follows 3"},
 		{"two events of a stream swapped", func(e []domain.Envelope) []domain.Envelope {
-			i, j := find(t, e, c, 1), find(t, e, c, 2)
+			i, j := findEvent(t, e, c, 1), findEvent(t, e, c, 2)
 			e[i], e[j] = e[j], e[i]
 			return renumber(e)
-		}, c, 2, ReasonMissing},
+		}, c, 2, domain.ReasonMissing},
 		{"hashes rewritten after a change", func(e []domain.Envelope) []domain.Envelope {
 			// Mallory changes b@1 and rechains b: the chain is intact, the seal is not.
-			i := find(t, e, b, 1)
+			i := findEvent(t, e, b, 1)
 			d := e[i].Event.(domain.AvailabilityDeclared)
 			d.Available = 9
 			e[i].Event = d
@@ -204,18 +217,18 @@ func TestVerifyTampered(t *testing.T) {
 			}))
 		}, domain.SealStream, 0, "stream " + c + " cut at revision 1, sealed at 3"},
 		{"event not chained", func(e []domain.Envelope) []domain.Envelope {
-			i := find(t, e, a, 2)
+			i := findEvent(t, e, a, 2)
 			e[i].Hash, e[i].PrevHash = domain.Hash{}, domain.Hash{}
 			return e
-		}, a, 2, ReasonNotChained},
+		}, a, 2, domain.ReasonNotChained},
 		{"seal altered", func(e []domain.Envelope) []domain.Envelope {
-			i := find(t, e, domain.SealStream, 1)
+			i := findEvent(t, e, domain.SealStream, 1)
 			s := e[i].Event.(domain.LogSealed)
 			s.Heads = slices.Clone(s.Heads)
 			s.Heads[0].Revision--
 			e[i].Event = s
 			return e
-		}, domain.SealStream, 1, ReasonAltered},
+		}, domain.SealStream, 1, domain.ReasonAltered},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -224,7 +237,7 @@ func TestVerifyTampered(t *testing.T) {
 			wantVerifyError(t, err, tc.stream, tc.rev, tc.reason)
 			// CheckBatch finds the same, in one batch or in several.
 			for _, size := range []int{len(envs), 3} {
-				v := NewVerifier()
+				v := domain.NewVerifier()
 				var err error
 				for lo := 0; lo < len(envs) && err == nil; lo += size {
 					_, err = v.CheckBatch(envs[lo:min(lo+size, len(envs))])
@@ -239,7 +252,7 @@ func TestVerifyTampered(t *testing.T) {
 // the verifier says so (positions rewritten). Documented in dispo verify --help.
 func TestVerifySwapAcrossStreamsGoesUnseen(t *testing.T) {
 	envs := sampleChain(t)
-	i, j := find(t, envs, domain.UnitStream("a"), 1), find(t, envs, domain.UnitStream("b"), 1)
+	i, j := findEvent(t, envs, domain.UnitStream("a"), 1), findEvent(t, envs, domain.UnitStream("b"), 1)
 	envs[i], envs[j] = envs[j], envs[i]
 	if _, err := verifyAll(renumber(envs)); err != nil {
 		t.Fatal(err)
@@ -251,7 +264,7 @@ func TestVerifySwapAcrossStreamsGoesUnseen(t *testing.T) {
 func TestVerifySealOneBehind(t *testing.T) {
 	c := newChained(t)
 	a := domain.UnitStream("a")
-	c.add(a, domain.UnitRegistered{Unit: mkUnit("a", "75", "udm", "E1")})
+	c.add(a, domain.UnitRegistered{Unit: verifyUnit("a", "75", "udm", "E1")})
 	head := domain.StreamHead{Stream: a, Revision: 0, Hash: c.last[a].String()}
 	c.add(a, domain.AvailabilityDeclared{Available: 1, Installed: 2})
 	c.add(domain.SealStream, domain.LogSealed{Heads: []domain.StreamHead{head}})
@@ -259,18 +272,18 @@ func TestVerifySealOneBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 	c = newChained(t)
-	c.add(a, domain.UnitRegistered{Unit: mkUnit("a", "75", "udm", "E1")})
+	c.add(a, domain.UnitRegistered{Unit: verifyUnit("a", "75", "udm", "E1")})
 	c.add(a, domain.AvailabilityDeclared{Available: 1, Installed: 2})
 	head.Hash = domain.Hash{1}.String()
 	c.add(domain.SealStream, domain.LogSealed{Heads: []domain.StreamHead{head}})
 	_, err := verifyAll(c.envs)
-	wantVerifyError(t, err, domain.SealStream, 0, ReasonAltered)
+	wantVerifyError(t, err, domain.SealStream, 0, domain.ReasonAltered)
 }
 
 func TestVerifyErrorIsSticky(t *testing.T) {
 	envs := sampleChain(t)
 	envs[0].Hash = domain.Hash{}
-	v := NewVerifier()
+	v := domain.NewVerifier()
 	first := v.Check(&envs[0])
 	if first == nil || v.Check(&envs[1]) != first || v.Err() != first {
 		t.Fatal("the first failure is not returned again")
@@ -293,7 +306,7 @@ func benchChain(b *testing.B, n int) []domain.Envelope {
 	}
 	var sealRev uint64
 	var sealLast domain.Hash
-	at := t0
+	at := verifyStart
 	for len(envs) < n {
 		pos := uint64(len(envs) + 1)
 		env := domain.Envelope{Position: pos, SchemaVersion: 1, RecordedAt: at,
@@ -333,14 +346,14 @@ func BenchmarkVerify(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		v := NewVerifier()
+		v := domain.NewVerifier()
 		for i := range envs {
 			if err := v.Check(&envs[i]); err != nil {
 				b.Fatal(err)
 			}
 		}
 	}
-	reportRate(b, b.N*len(envs))
+	reportVerified(b, b.N*len(envs))
 }
 
 // BenchmarkVerifyBatch is BenchmarkVerify through CheckBatch (4,096 events a
@@ -350,7 +363,7 @@ func BenchmarkVerifyBatch(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		v := NewVerifier()
+		v := domain.NewVerifier()
 		for lo := 0; lo < len(envs); lo += 4096 {
 			if _, err := v.CheckBatch(envs[lo:min(lo+4096, len(envs))]); err != nil {
 				b.Fatal(err)
@@ -360,5 +373,5 @@ func BenchmarkVerifyBatch(b *testing.B) {
 			b.Fatal("not every event checked")
 		}
 	}
-	reportRate(b, b.N*len(envs))
+	reportVerified(b, b.N*len(envs))
 }

@@ -1,4 +1,4 @@
-package projections
+package main
 
 import (
 	"bytes"
@@ -6,9 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"dispo/projections"
 )
 
-// Text renderings for the command line (dispo replay): plain-text tables
+// Text renderings of the projections for dispo replay: plain-text tables
 // aligned with text/tabwriter, cells separated by at least two spaces.
 
 // table collects tab-separated lines and writes them aligned, without the
@@ -45,15 +47,15 @@ func ratio(available, installed int) string {
 	return strconv.Itoa(available) + " / " + strconv.Itoa(installed)
 }
 
-// WriteMatrix writes m as a table: "disponibles / installés" per department
+// writeMatrix writes m as a table: "disponibles / installés" per department
 // and in total; type rows are indented under their category.
-func WriteMatrix(w io.Writer, m Matrix) error {
+func writeMatrix(w io.Writer, m projections.Matrix) error {
 	t := newTable()
 	head := append([]string{"disponibles / installés"}, m.Departments...)
 	t.line(append(head, "Total")...)
-	row := func(r MatrixRow) {
+	row := func(r projections.MatrixRow) {
 		label := r.Label
-		if r.Kind == TypeRow {
+		if r.Kind == projections.TypeRow {
 			label = "  " + label
 		}
 		cells := make([]string, 0, len(r.Cells)+2)
@@ -70,18 +72,18 @@ func WriteMatrix(w io.Writer, m Matrix) error {
 	return t.writeTo(w)
 }
 
-// Markers of the seed's legend, in the last columns of WriteDetail.
+// Markers of the seed's legend, in the last columns of writeDetail.
 const (
-	MarkClosed = "indisponibilité totale"
-	MarkPooled = "mutualisé"
+	markClosed = "indisponibilité totale"
+	markPooled = "mutualisé"
 )
 
-// WriteDetail writes the detail of one department as the seed shows it: the
+// writeDetail writes the detail of one department as the seed shows it: the
 // column names, "Département 77", then one line per unit (Etablissement,
 // Nom de l'UO, disponibles / installés, Etat, Téléphone), then the markers
 // of closed and pooled units and the comment. The unit lines are aligned
 // among themselves, as in the seed, so that they read the same.
-func WriteDetail(w io.Writer, department string, rows []UnitView) error {
+func writeDetail(w io.Writer, department string, rows []projections.UnitView) error {
 	t := newTable()
 	t.line("Etablissement", "Nom de l'UO", "disponibles / installés", "Etat", "Téléphone")
 	t.line("Département " + department) // no tab: the unit lines align apart
@@ -91,12 +93,12 @@ func WriteDetail(w io.Writer, department string, rows []UnitView) error {
 	for _, r := range rows {
 		var marks []string
 		if r.IsUnitClosed() {
-			marks = append(marks, MarkClosed)
+			marks = append(marks, markClosed)
 		}
 		if r.Pool != nil {
-			marks = append(marks, MarkPooled)
+			marks = append(marks, markPooled)
 		}
-		t.line(r.Establishment, r.Name, ratio(r.Available, r.Installed), FormatParis(r.LastDeclaredAt), r.Phone,
+		t.line(r.Establishment, r.Name, ratio(r.Available, r.Installed), projections.FormatParis(r.LastDeclaredAt), r.Phone,
 			strings.Join(marks, ", "), r.Comment)
 	}
 	return t.writeTo(w)

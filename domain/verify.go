@@ -1,4 +1,4 @@
-package projections
+package domain
 
 import (
 	"encoding/hex"
@@ -6,8 +6,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-
-	"dispo/domain"
 )
 
 // Verifier checks the tamper evidence of a log, event by event in log
@@ -29,8 +27,8 @@ type Verifier struct {
 
 // chainState is where a stream's chain stands.
 type chainState struct {
-	next       uint64      // revision expected next
-	hash, prev domain.Hash // Hash of revision next-1, and of next-2 (its PrevHash)
+	next       uint64 // revision expected next
+	hash, prev Hash   // Hash of revision next-1, and of next-2 (its PrevHash)
 }
 
 // VerifyResult counts what a Verifier has checked.
@@ -50,7 +48,7 @@ type VerifyError struct {
 	Line     int    // line of a file, set by the reader of the file; 0 otherwise
 	Stream   string
 	Revision uint64
-	ID       domain.EventID
+	ID       EventID
 	Reason   string
 }
 
@@ -67,7 +65,7 @@ func (e *VerifyError) Error() string {
 }
 
 // formatEventID prints id as a UUID.
-func formatEventID(id domain.EventID) string {
+func formatEventID(id EventID) string {
 	var buf [36]byte
 	hex.Encode(buf[0:8], id[0:4])
 	buf[8] = '-'
@@ -95,16 +93,16 @@ func NewVerifier() *Verifier {
 
 // Check checks env, the next event in log order. It returns the first
 // failure, as a *VerifyError, and again on every later call.
-func (v *Verifier) Check(env *domain.Envelope) error { return v.check(env, nil) }
+func (v *Verifier) Check(env *Envelope) error { return v.check(env, nil) }
 
 // chainHash is an event's hash as ChainHash returns it.
 type chainHash struct {
-	h   domain.Hash
+	h   Hash
 	err error
 }
 
 // check is Check; known, when not nil, is env's hash computed beforehand.
-func (v *Verifier) check(env *domain.Envelope, known *chainHash) error {
+func (v *Verifier) check(env *Envelope, known *chainHash) error {
 	if v.err != nil {
 		return v.err
 	}
@@ -119,7 +117,7 @@ func (v *Verifier) check(env *domain.Envelope, known *chainHash) error {
 	}
 	st := v.streams[env.Stream]
 	var next uint64
-	var last domain.Hash
+	var last Hash
 	if st != nil {
 		next, last = st.next, st.hash
 	}
@@ -136,7 +134,7 @@ func (v *Verifier) check(env *domain.Envelope, known *chainHash) error {
 	if known != nil {
 		ch = *known
 	} else {
-		ch.h, ch.err = domain.ChainHash(env, env.PrevHash)
+		ch.h, ch.err = ChainHash(env, env.PrevHash)
 	}
 	if ch.err != nil {
 		return v.fail(env, fmt.Sprintf("%s: %v", ReasonAltered, ch.err))
@@ -144,7 +142,7 @@ func (v *Verifier) check(env *domain.Envelope, known *chainHash) error {
 	if ch.h != env.Hash {
 		return v.fail(env, ReasonAltered+": its content does not match its hash")
 	}
-	if env.Stream == domain.SealStream {
+	if env.Stream == SealStream {
 		if err := v.checkSeal(env); err != nil {
 			return err
 		}
@@ -163,7 +161,7 @@ func (v *Verifier) check(env *domain.Envelope, known *chainHash) error {
 // CheckBatch is Check of each of envs in order, the hashes computed in
 // parallel first (a hash depends only on its event and PrevHash). It returns
 // how many passed and the first failure.
-func (v *Verifier) CheckBatch(envs []domain.Envelope) (int, error) {
+func (v *Verifier) CheckBatch(envs []Envelope) (int, error) {
 	if v.err != nil {
 		return 0, v.err
 	}
@@ -177,7 +175,7 @@ func (v *Verifier) CheckBatch(envs []domain.Envelope) (int, error) {
 		lo, hi := w*len(envs)/workers, (w+1)*len(envs)/workers
 		wg.Go(func() {
 			for i := lo; i < hi; i++ {
-				hashes[i].h, hashes[i].err = domain.ChainHash(&envs[i], envs[i].PrevHash)
+				hashes[i].h, hashes[i].err = ChainHash(&envs[i], envs[i].PrevHash)
 			}
 		})
 	}
@@ -194,20 +192,20 @@ func (v *Verifier) CheckBatch(envs []domain.Envelope) (int, error) {
 // far. A head one revision behind (an event appended between the reading of
 // the heads and the append of the seal) is checked against the PrevHash of
 // the stream's last event; further behind, only its presence is checked.
-func (v *Verifier) checkSeal(env *domain.Envelope) error {
-	var seal domain.LogSealed
+func (v *Verifier) checkSeal(env *Envelope) error {
+	var seal LogSealed
 	switch e := env.Event.(type) {
-	case domain.LogSealed:
+	case LogSealed:
 		seal = e
-	case *domain.LogSealed:
+	case *LogSealed:
 		seal = *e
 	default:
 		return v.fail(env, fmt.Sprintf("%s: a %s event in the seal stream", ReasonAltered, env.Type()))
 	}
 	for _, head := range seal.Heads {
-		want, err := domain.ParseHash(head.Hash)
+		want, err := ParseHash(head.Hash)
 		if err != nil {
-			return v.fail(env, fmt.Sprintf("%s: seal head of stream %s: %v", ReasonAltered, head.Stream, domain.ErrorMessage(err)))
+			return v.fail(env, fmt.Sprintf("%s: seal head of stream %s: %v", ReasonAltered, head.Stream, ErrorMessage(err)))
 		}
 		st := v.streams[head.Stream]
 		switch {
@@ -226,7 +224,7 @@ func (v *Verifier) checkSeal(env *domain.Envelope) error {
 	return nil
 }
 
-func (v *Verifier) fail(env *domain.Envelope, reason string) error {
+func (v *Verifier) fail(env *Envelope, reason string) error {
 	v.err = &VerifyError{Position: env.Position, Stream: env.Stream, Revision: env.Revision, ID: env.ID, Reason: reason}
 	return v.err
 }
