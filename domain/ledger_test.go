@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"dispo/adapters/boltlog"
+	"dispo/adapters/memlog"
 	"dispo/domain"
 
 	"github.com/google/uuid"
@@ -52,39 +51,32 @@ var (
 	resp75 = domain.Principal{UserID: "resp-75", Role: domain.RoleResponsable, Establishments: []string{"750000001"}}
 )
 
-// ledgerEnv is a ledger over a real boltlog log in a temporary directory.
+// ledgerEnv is a ledger over an in-memory log.
 type ledgerEnv struct {
 	t      *testing.T
-	path   string
-	log    *boltlog.Log
+	log    *memlog.Log
 	clock  *fakeClock
 	ledger *domain.Ledger
 }
 
 func newLedgerEnv(t *testing.T) *ledgerEnv {
 	t.Helper()
-	e := &ledgerEnv{t: t, path: filepath.Join(t.TempDir(), "events.db"),
+	e := &ledgerEnv{t: t,
 		// In Paris time: the ledger must record UTC.
 		clock: &fakeClock{t: time.Date(2025, 3, 11, 11, 0, 0, 123456789, paris)}}
 	e.reopen()
 	return e
 }
 
-// reopen closes the log if open and opens it again under a new Ledger: a restart.
+// reopen starts a new Ledger over the log, opened if need be: a restart,
+// which keeps the events and forgets every unit's folded state.
 func (e *ledgerEnv) reopen() {
 	e.t.Helper()
-	if e.log != nil {
-		if err := e.log.Close(); err != nil {
-			e.t.Fatalf("close log: %v", err)
-		}
+	if e.log == nil {
+		e.log = memlog.New()
+		e.t.Cleanup(func() { e.log.Close() })
 	}
-	l, err := boltlog.Open(e.path, boltlog.Options{})
-	if err != nil {
-		e.t.Fatalf("open log: %v", err)
-	}
-	e.t.Cleanup(func() { l.Close() })
-	e.log = l
-	e.ledger = domain.NewLedger(l, e.clock.Now, newEventID)
+	e.ledger = domain.NewLedger(e.log, e.clock.Now, newEventID)
 }
 
 func testCtx(t *testing.T) context.Context {

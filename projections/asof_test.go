@@ -3,13 +3,12 @@ package projections_test
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"dispo/adapters/boltlog"
 	"dispo/adapters/fixturegen"
+	"dispo/adapters/memlog"
 	"dispo/domain"
 	"dispo/projections"
 )
@@ -104,13 +103,10 @@ func TestRebuildCheckpointsAfterResume(t *testing.T) {
 	}
 }
 
-// fixtureLog is an embedded log holding the Île-de-France fixture's events.
-func fixtureLog(t *testing.T) (*boltlog.Log, []domain.Envelope) {
+// fixtureLog is a log holding the Île-de-France fixture's events.
+func fixtureLog(t *testing.T) (*memlog.Log, []domain.Envelope) {
 	t.Helper()
-	log, err := boltlog.Open(filepath.Join(t.TempDir(), "events.db"), boltlog.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	log := memlog.New()
 	t.Cleanup(func() { log.Close() })
 	gen, err := fixturegen.IleDeFrance(fixturegen.DefaultIleDeFrance())
 	if err != nil {

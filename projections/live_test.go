@@ -15,6 +15,7 @@ import (
 
 	"dispo/adapters/boltlog"
 	"dispo/adapters/eventlogtest"
+	"dispo/adapters/memlog"
 	"dispo/domain"
 	"dispo/projections"
 
@@ -35,17 +36,28 @@ func (c *liveClock) next() time.Time {
 	return c.t
 }
 
-// liveLog is a real boltlog log and a writer that appends as the ledger
-// would: one stream per unit, at the exact revision.
+// liveLog is a log and a writer that appends as the ledger would: one
+// stream per unit, at the exact revision.
 type liveLog struct {
 	t     *testing.T
-	log   *boltlog.Log
+	log   eventlogtest.Log
 	clock *liveClock
 	mu    sync.Mutex
 	revs  map[string]int64
 }
 
 func newLiveLog(t *testing.T) *liveLog {
+	t.Helper()
+	l := memlog.New()
+	t.Cleanup(func() { l.Close() })
+	return &liveLog{t: t, log: l, revs: map[string]int64{},
+		clock: &liveClock{t: time.Date(2025, 3, 11, 11, 0, 0, 0, time.FixedZone("CET", 3600))}}
+}
+
+// newFileLiveLog is newLiveLog on the embedded log, whose appends each wait
+// for a sync: for a test that needs readers to overlap the appends, which
+// in memory are over before a reader is scheduled.
+func newFileLiveLog(t *testing.T) *liveLog {
 	t.Helper()
 	l, err := boltlog.Open(filepath.Join(t.TempDir(), "events.db"), boltlog.Options{})
 	if err != nil {
@@ -322,7 +334,7 @@ func TestLiveReadyOnEmptyLog(t *testing.T) {
 // Many readers query while events are appended: each sees whole events
 // only (run with -race) and positions that never go back.
 func TestLiveConcurrentReaders(t *testing.T) {
-	l := newLiveLog(t)
+	l := newFileLiveLog(t)
 	units := []string{"77-A-01", "77-A-02", "75-B-01", "93-C-01"}
 	for _, id := range units {
 		l.register(id, id[:2], id[:2]+"0000001")

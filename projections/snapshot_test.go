@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"dispo/adapters/boltlog"
+	"dispo/adapters/memlog"
 	"dispo/domain"
 	"dispo/projections"
 )
@@ -45,18 +45,15 @@ func (c *countingSource) Subscribe(ctx context.Context, after uint64) iter.Seq2[
 	}
 }
 
-func openLog(t *testing.T) *boltlog.Log {
+func openLog(t *testing.T) *memlog.Log {
 	t.Helper()
-	l, err := boltlog.Open(filepath.Join(t.TempDir(), "events.db"), boltlog.Options{})
-	if err != nil {
-		t.Fatalf("open log: %v", err)
-	}
+	l := memlog.New()
 	t.Cleanup(func() { l.Close() })
 	return l
 }
 
 // fill appends envs to log, each at the revision it has in the fixture.
-func fill(t *testing.T, log *boltlog.Log, envs []domain.Envelope) {
+func fill(t *testing.T, log *memlog.Log, envs []domain.Envelope) {
 	t.Helper()
 	for len(envs) > 0 {
 		n := min(len(envs), 500)

@@ -16,6 +16,7 @@ import (
 
 	"dispo/domain"
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Bucket and key names: part of the format, do not change.
@@ -152,9 +153,9 @@ func Open(path string, opts Options) (l *Log, err error) {
 		FreelistType:   bolt.FreelistMapType,
 	})
 	switch {
-	case errors.Is(err, bolt.ErrTimeout):
+	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("%w: %s", ErrLocked, path)
-	case errors.Is(err, bolt.ErrInvalid), errors.Is(err, bolt.ErrVersionMismatch), errors.Is(err, bolt.ErrChecksum):
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
 		return nil, fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
 	case err != nil:
 		return nil, fmt.Errorf("boltlog: open %s: %w", path, err)

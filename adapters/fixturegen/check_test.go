@@ -113,15 +113,15 @@ func commandFor(ev domain.Event) domain.Command {
 	case domain.AvailabilityDeclared:
 		return domain.DeclareAvailability{Available: e.Available, Installed: e.Installed, ClosedPlaces: e.ClosedPlaces}
 	case domain.CommentSet:
-		return domain.SetComment{Text: e.Text}
+		return domain.SetComment(e)
 	case domain.CommentCleared:
 		return domain.ClearComment{}
 	case domain.UnitClosed:
-		return domain.CloseUnit{Reason: e.Reason, Start: e.Start, PlannedEnd: e.PlannedEnd, Reopenable: e.Reopenable}
+		return domain.CloseUnit(e)
 	case domain.UnitReopened:
 		return domain.ReopenUnit{}
 	case domain.UnitPooled:
-		return domain.PoolUnit{Pool: e.Pool}
+		return domain.PoolUnit(e)
 	case domain.UnitUnpooled:
 		return domain.UnpoolUnit{}
 	}
