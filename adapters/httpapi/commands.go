@@ -132,7 +132,10 @@ func (s *Server) command(fn commandFunc) http.Handler {
 func (s *Server) viewAt(ctx context.Context, id string, pos uint64) (projections.UnitView, bool) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.MaxWait)
 	defer cancel()
-	if err := s.cfg.Live.WaitFor(ctx, pos); err != nil {
+	start := time.Now()
+	err := s.cfg.Live.WaitFor(ctx, pos)
+	s.metrics.viewWait.Observe(time.Since(start).Seconds())
+	if err != nil {
 		return projections.UnitView{}, false
 	}
 	return s.viewNow(id)

@@ -14,6 +14,9 @@ import (
 type metrics struct {
 	requests      *prometheus.HistogramVec
 	loginFailures prometheus.Counter
+	// viewWait is what answering commands from the read model costs: the
+	// wait, after the durable append, for the projections to reach it.
+	viewWait prometheus.Histogram
 }
 
 func newMetrics(s *Server, reg *prometheus.Registry) *metrics {
@@ -24,6 +27,11 @@ func newMetrics(s *Server, reg *prometheus.Registry) *metrics {
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route", "method", "code"}),
 		loginFailures: s.cfg.LoginFailures,
+		viewWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "dispo_command_view_wait_seconds",
+			Help:    "Wait, after a command's append, for the projections to reach it before answering.",
+			Buckets: []float64{.00005, .0001, .0002, .0005, .001, .002, .005, .01, .025, .1, .5, 2},
+		}),
 	}
 	if m.loginFailures == nil {
 		m.loginFailures = NewLoginFailures()
@@ -31,7 +39,7 @@ func newMetrics(s *Server, reg *prometheus.Registry) *metrics {
 	if reg == nil {
 		return m
 	}
-	reg.MustRegister(m.requests, m.loginFailures,
+	reg.MustRegister(m.requests, m.loginFailures, m.viewWait,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "dispo_projection_position",
 			Help: "Log position the projections have applied.",

@@ -55,7 +55,7 @@ func runHistory(ctx context.Context, env *Env, args []string) error {
 	u := entries[len(entries)-1].State.Unit()
 	fmt.Fprintf(env.Stdout, "%s — %s, %s (FINESS %s), département %s\n\n", u.ID, u.Name, u.Establishment, u.FINESS, u.Department)
 	w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "rev\tquand\tqui\tsource\tévénement\tdisponibles / installés (fermés)\tétat")
+	fmt.Fprintln(w, "rev\tquand\tqui\tsource\tévénement\tdisponibles / installés (places fermées)\tétat")
 	for _, e := range entries {
 		v := projections.StateView(e.State)
 		state := "ouverte"

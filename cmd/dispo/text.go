@@ -74,8 +74,8 @@ func writeMatrix(w io.Writer, m projections.Matrix) error {
 
 // Markers of the seed's legend, in the last columns of writeDetail.
 const (
-	markClosed = "indisponibilité totale"
-	markPooled = "mutualisé"
+	markClosed = "UO en indisponibilité totale, saisie bloquée"
+	markPooled = "Lits mutualisés sur plusieurs UO"
 )
 
 // writeDetail writes the detail of one department as the seed shows it: the
