@@ -69,6 +69,9 @@ type snapshot struct {
 	Revision       int64
 	Available      int
 	Awaiting       bool
+	Retired        bool
+	DeclarationID  domain.EventID
+	CommentAt      time.Time
 }
 
 func snap(s *domain.UnitState) snapshot {
@@ -76,6 +79,7 @@ func snap(s *domain.UnitState) snapshot {
 	return snapshot{
 		Registered: s.Registered(), Unit: s.Unit(), Declared: s.Declared(), LastDeclaredAt: s.LastDeclaredAt(),
 		Comment: s.Comment(), Closure: c, Closed: closed, Pool: s.Pool(), Revision: s.Revision(), Available: s.Declared().Available, Awaiting: s.AwaitingDeclaration(),
+		Retired: s.Retired(), DeclarationID: s.DeclarationID(), CommentAt: s.CommentAt(),
 	}
 }
 

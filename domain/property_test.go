@@ -47,12 +47,16 @@ type model struct {
 	closure    *domain.Closure
 	pool       string
 	awaiting   bool // reopened, not declared since
+	retired    bool
+	declID     domain.EventID
+	commentAt  time.Time
 	events     int64
 }
 
 func (m *model) snapshot() snapshot {
 	s := snapshot{Registered: m.registered, Unit: m.unit, Declared: m.decl, LastDeclaredAt: m.declaredAt,
-		Comment: m.comment, Pool: m.pool, Revision: m.events - 1, Available: m.decl.Available, Awaiting: m.awaiting}
+		Comment: m.comment, Pool: m.pool, Revision: m.events - 1, Available: m.decl.Available, Awaiting: m.awaiting,
+		Retired: m.retired, DeclarationID: m.declID, CommentAt: m.commentAt}
 	if m.closure != nil {
 		s.Closed, s.Closure = true, *m.closure
 	}
@@ -70,8 +74,13 @@ func validFreeText(s string, max int) bool {
 // expect returns the events the rules produce for cmd at now, or the code of
 // the refusal.
 func (m *model) expect(cmd domain.Command, now time.Time) ([]domain.Event, string) {
-	if _, ok := cmd.(domain.RegisterUnit); !ok && !m.registered {
-		return nil, domain.ENotFound
+	if _, ok := cmd.(domain.RegisterUnit); !ok {
+		switch {
+		case !m.registered:
+			return nil, domain.ENotFound
+		case m.retired:
+			return nil, domain.EUnitRetired
+		}
 	}
 	switch c := cmd.(type) {
 	case domain.RegisterUnit:
@@ -149,11 +158,38 @@ func (m *model) expect(cmd domain.Command, now time.Time) ([]domain.Event, strin
 			return nil, domain.EConflict
 		}
 		return []domain.Event{domain.UnitUnpooled{}}, ""
+	case domain.CorrectDeclaration:
+		_, badID := domain.ParseEventID(c.Corrects)
+		switch {
+		case m.closure != nil:
+			return nil, domain.EUnitClosed
+		case badID != nil || !validCounts(c.Available, c.Installed, c.ClosedPlaces) || !validFreeText(c.Reason, domain.MaxReasonLen):
+			return nil, domain.EInvalid
+		case m.declID.IsZero() || m.awaiting || c.Corrects != m.declID.String():
+			return nil, domain.EConflict
+		}
+		return []domain.Event{domain.AvailabilityCorrected(c)}, ""
+	case domain.CancelClosure:
+		switch {
+		case !validFreeText(c.Reason, domain.MaxReasonLen):
+			return nil, domain.EInvalid
+		case m.closure == nil:
+			return nil, domain.EConflict
+		}
+		return []domain.Event{domain.ClosureCancelled(c)}, ""
+	case domain.RetireUnit:
+		if !validFreeText(c.Reason, domain.MaxReasonLen) {
+			return nil, domain.EInvalid
+		}
+		if m.pool != "" {
+			return []domain.Event{domain.UnitUnpooled{}, domain.UnitRetired(c)}, ""
+		}
+		return []domain.Event{domain.UnitRetired(c)}, ""
 	}
 	panic(fmt.Sprintf("model: unknown command %T", cmd))
 }
 
-func (m *model) apply(e domain.Event, at time.Time) {
+func (m *model) apply(e domain.Event, at time.Time, id domain.EventID) {
 	m.events++
 	switch e := e.(type) {
 	case domain.UnitRegistered:
@@ -161,11 +197,17 @@ func (m *model) apply(e domain.Event, at time.Time) {
 	case domain.UnitDetailsChanged:
 		m.unit = e.Unit
 	case domain.AvailabilityDeclared:
-		m.decl, m.declaredAt, m.awaiting = e, at, false
+		m.decl, m.declaredAt, m.awaiting, m.declID = e, at, false, id
+	case domain.AvailabilityCorrected:
+		m.decl = domain.AvailabilityDeclared{Available: e.Available, Installed: e.Installed, ClosedPlaces: e.ClosedPlaces}
+	case domain.ClosureCancelled:
+		m.closure = nil
+	case domain.UnitRetired:
+		m.retired = true
 	case domain.CommentSet:
-		m.comment = e.Text
+		m.comment, m.commentAt = e.Text, at
 	case domain.CommentCleared:
-		m.comment = ""
+		m.comment, m.commentAt = "", time.Time{}
 	case domain.UnitClosed:
 		m.closure = &domain.Closure{Reason: e.Reason, Start: e.Start, PlannedEnd: e.PlannedEnd, Reopenable: e.Reopenable}
 	case domain.UnitReopened:
@@ -176,6 +218,10 @@ func (m *model) apply(e domain.Event, at time.Time) {
 		m.pool = ""
 	}
 }
+
+// correctsPlaceholder marks a CorrectDeclaration whose Corrects runSequence
+// chooses: the last declaration, an older one, or no id at all.
+const correctsPlaceholder = "?"
 
 // randomCommand draws a command, valid or not, from small sets of values so
 // that conflicts and repeats are frequent.
@@ -213,7 +259,18 @@ func randomCommand(r *rand.Rand, now time.Time) domain.Command {
 	text := func() string {
 		return pick("", "1 place le 11/03 à 10h", "complet", "  ", "a\nb", "caf\xe9", rep("é", 500), rep("é", 501))
 	}
-	switch r.IntN(10) {
+	switch r.IntN(13) {
+	case 9:
+		// Corrects is filled by runSequence, which knows the declarations.
+		return domain.CorrectDeclaration{Corrects: correctsPlaceholder, Available: count(), Installed: count(),
+			ClosedPlaces: count(), Reason: pick("faute de frappe", "", "  ")}
+	case 10:
+		return domain.CancelClosure{Reason: pick("fermée par erreur", "", "a\nb")}
+	case 11:
+		if r.IntN(8) == 0 { // rare: a retired unit refuses everything after
+			return domain.RetireUnit{Reason: pick("UO fusionnée", "")}
+		}
+		return domain.ReopenUnit{}
 	case 0:
 		return domain.RegisterUnit{Unit: unit()}
 	case 1:
@@ -248,6 +305,7 @@ func runSequence(t *testing.T, seed uint64, n int) bool {
 		err error
 	}
 	var history []played
+	var declared []domain.EventID // every declaration's id, oldest first
 	fail := func(format string, args ...any) bool {
 		t.Helper()
 		var b strings.Builder
@@ -262,6 +320,17 @@ func runSequence(t *testing.T, seed uint64, n int) bool {
 		cmd := randomCommand(r, now)
 		if s == nil && r.IntN(4) == 0 {
 			cmd = domain.RegisterUnit{Unit: validUnit()}
+		}
+		if c, ok := cmd.(domain.CorrectDeclaration); ok && c.Corrects == correctsPlaceholder {
+			switch k := r.IntN(10); {
+			case k < 6 && s != nil && !s.DeclarationID().IsZero():
+				c.Corrects = s.DeclarationID().String()
+			case k < 8 && len(declared) > 0:
+				c.Corrects = declared[r.IntN(len(declared))].String()
+			default:
+				c.Corrects = "pas-un-uuid"
+			}
+			cmd = c
 		}
 		var before snapshot
 		if s != nil {
@@ -291,8 +360,13 @@ func runSequence(t *testing.T, seed uint64, n int) bool {
 			return fail("Decide changed the state:\n got %+v\nwant %+v", after, before)
 		}
 		for _, e := range evs {
-			s.Apply(&domain.Envelope{Event: e, RecordedAt: now})
-			m.apply(e, now)
+			id := domain.EventID{0: byte(step >> 8), 1: byte(step), 15: byte(len(declared) + 1)}
+			id[2] = byte(r.IntN(256))
+			s.Apply(&domain.Envelope{ID: id, Event: e, RecordedAt: now})
+			m.apply(e, now, id)
+			if _, ok := e.(domain.AvailabilityDeclared); ok {
+				declared = append(declared, id)
+			}
 		}
 		got := snap(s)
 		if err != nil || len(evs) == 0 {

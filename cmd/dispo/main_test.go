@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,6 +182,24 @@ func TestHistory(t *testing.T) {
 	}
 	if n := strings.Count(out, "\n"); n != 2+1+5 {
 		t.Fatalf("history has %d lines, want a header and 5 events:\n%s", n, out)
+	}
+	// --json is the API's history schema, one event per line.
+	lines := strings.Split(strings.TrimSpace(mustDispo(t, "history", "--data", data, "--json", "77-EG-02")), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("history --json: %d lines, want 5", len(lines))
+	}
+	var ev struct {
+		Type          string            `json:"type"`
+		RecordedParis string            `json:"recorded_at_paris"`
+		Actor         map[string]string `json:"actor"`
+		State         map[string]any    `json:"state"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Type == "" || ev.RecordedParis == "" || ev.Actor["user_id"] == "" || ev.Actor["UserID"] != "" ||
+		ev.State["unit_id"] != "77-EG-02" || ev.State["closed_places"] == nil || ev.State["unit_closed"] != false || ev.State["band"] == nil {
+		t.Fatalf("history --json is not the API's schema: %s", lines[len(lines)-1])
 	}
 	early := mustDispo(t, "history", "--data", data, "--at", "2024-08-06T00:00:00Z", "--json", "77-EG-02")
 	if strings.Count(early, "\n") >= 5 || strings.Contains(early, "2024-08-09") {
