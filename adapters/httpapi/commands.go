@@ -99,7 +99,8 @@ func (s *Server) command(fn commandFunc) http.Handler {
 				current = b
 				w.Header().Set("ETag", viewTag(b))
 			}
-			s.writeProblem(w, r, codePreconditionFailed, "l'UO a changé depuis votre lecture : rechargez-la et recommencez", current)
+			problem(w, r, http.StatusPreconditionFailed, codePreconditionFailed, "If-Match",
+				"l'UO a changé depuis votre lecture : rechargez-la et recommencez", current)
 			return
 		}
 		if err != nil {
