@@ -36,6 +36,7 @@ bench:
 	$(BENCH) -bench=. ./projections/ ./adapters/jsonl/ | tee -a bench.out
 	$(BENCH) -bench=Replay -benchtime=3x ./cmd/dispo/ | tee -a bench.out
 	$(BENCH) -bench=HTTPReads -benchtime=1x ./adapters/httpapi/ | tee -a bench.out
+	$(BENCH) -bench=HTTPDeclarations -benchtime=1x ./adapters/httpapi/ | tee -a bench.out
 
 # The long campaigns (make test runs a few dozen trials of each): a served
 # log killed TRIALS times under 16 clients on the embedded log, ESDB_TRIALS
