@@ -3,6 +3,7 @@ package eventlogtest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -53,6 +54,17 @@ func testEveryEventTypeRoundTrips(t *testing.T, l Log) {
 		domain.UnitClosed{Reason: "fermeture définitive", Start: start.Add(100 * time.Hour)},
 		domain.UnitPooled{Pool: "pool-77-EG"},
 		domain.UnitUnpooled{},
+		domain.UnitDetailsChanged{Unit: domain.Unit{ID: "77-EG-01", FINESS: "770000001", Establishment: "EG",
+			Department: "77", Type: "centre_lourd", Name: "Centre Lourd", Commune: "Melun"}},
+		domain.AvailabilityCorrected{Corrects: "0190f5e2-7c1a-7b3e-9d4f-123456789abc", Available: 0, Installed: 18, ClosedPlaces: 3, Reason: "faute de frappe"},
+		domain.ClosureCancelled{Reason: "fermée par erreur"},
+		domain.UnitRetired{Reason: "UO fusionnée"},
+	}
+	// Every type of a unit's stream is here (seals have their own test).
+	for _, typ := range domain.EventTypes() {
+		if typ != domain.TypeLogSealed && !slices.ContainsFunc(events, func(e domain.Event) bool { return e.EventType() == typ }) {
+			t.Fatalf("the round trip lacks a %s event", typ)
+		}
 	}
 	var evs []domain.Envelope
 	for i, e := range events {
