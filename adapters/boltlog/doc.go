@@ -54,7 +54,8 @@
 //	109     1     event type code: 1 unit.registered, 2 unit.details_changed,
 //	              3 availability.declared, 4 comment.set, 5 comment.cleared,
 //	              6 unit.closed, 7 unit.reopened, 8 unit.pooled, 9 unit.unpooled,
-//	              10 log.sealed
+//	              10 log.sealed, 11 unit.retired, 12 unit.closure_cancelled,
+//	              13 availability.corrected
 //	110     1     schema version of the event type
 //	111     1     source: 1 manual, 2 api, 3 import
 //	112     ...   strings, each a uvarint length then UTF-8 bytes:
@@ -62,8 +63,13 @@
 //	              correlation id
 //	...     ...   payload, by type:
 //	              unit.registered, unit.details_changed: strings unit id,
-//	                FINESS, establishment, department, type, name, phone
+//	                FINESS, establishment, department, type, name, phone,
+//	                then the commune only when it is set (records written
+//	                before communes end after the phone)
 //	              availability.declared: uvarints available, installed, closed
+//	              availability.corrected: string corrected event id (UUID
+//	                text); uvarints available, installed, closed; string reason
+//	              unit.retired, unit.closure_cancelled: string reason
 //	              comment.set: string text
 //	              unit.closed: string reason; time start; time planned end;
 //	                byte reopenable (1) or not (0); a time is a byte 0 (none)
