@@ -62,11 +62,17 @@
 // emit them in UTC and readers convert them to UTC.
 //
 //	unit.registered, unit.details_changed
-//	    {"unit_id","finess","establishment","department","type","name","phone"}
-//	    phone omitted when empty; type is a catalog code ("udm", "centre_lourd"...)
+//	    {"unit_id","finess","establishment","department","type","name","phone","commune"}
+//	    phone and commune omitted when empty; type is a catalog code ("udm", "centre_lourd"...)
 //	availability.declared   {"available","installed","closed"}
-//	    0 <= closed <= installed, available <= installed - closed
+//	    closed counts closed places: 0 <= closed <= installed,
+//	    available <= installed - closed
+//	availability.corrected  {"corrects","available","installed","closed_places","reason"}
+//	    corrects is the event id of the unit's last declaration
+//	unit.closure_cancelled  {"reason"}  a closure made by mistake, undone
+//	unit.retired            {"reason"}  the unit left the directory
 //	comment.set             {"text"}  at most 500 characters, no control characters
+//	    (since 2026-12-02, no invisible or direction-changing character)
 //	comment.cleared         {}
 //	unit.closed             {"reason","start","planned_end","reopenable"}
 //	    planned_end omitted when none was given; after start otherwise
