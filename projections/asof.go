@@ -27,7 +27,7 @@ func (a *Availability) Clone() *Availability {
 	c := &Availability{pos: a.pos, seq: a.seq, units: make(map[string]*entry, len(a.units)),
 		pools: make(map[string]*pool, len(a.pools)), listed: make([]*entry, 0, len(a.listed))}
 	for id, e := range a.units {
-		ce := *e // UnitState replaces, never mutates, what it points to
+		ce := *e // the record holds no pointer: the copy shares nothing
 		ce.pool = nil
 		c.units[id] = &ce
 	}

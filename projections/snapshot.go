@@ -11,8 +11,6 @@ import (
 	"io"
 	"slices"
 	"time"
-
-	"dispo/domain"
 )
 
 // # Snapshots
@@ -22,8 +20,9 @@ import (
 // resumes following the log after the snapshot's position instead of
 // folding it again from position 0.
 //
-// The format, version 3 (2 added the units' last hash to the availability
-// fold; 3 the retirement, corrections and reopenings awaiting a declaration):
+// The format, version 4 (2 added the units' last hash to the availability
+// fold; 3 the retirement, corrections and reopenings awaiting a declaration;
+// 4 the read model's own unit record in place of the domain's):
 //
 //	magic    8 bytes  "DISPOPRJ"
 //	version  4 bytes  big-endian uint32, snapshotVersion
@@ -50,7 +49,7 @@ import (
 
 const (
 	snapshotMagic   = "DISPOPRJ"
-	snapshotVersion = 3
+	snapshotVersion = 4
 	snapshotHeader  = len(snapshotMagic) + 4 + 8
 	// maxSnapshotPayload bounds what ReadSnapshot reads: far above the
 	// state of a region (a few MB), far below what would hurt.
@@ -82,12 +81,9 @@ type availabilitySnapshot struct {
 }
 
 type entrySnapshot struct {
-	ID            string
-	State         domain.UnitSnapshot
-	Listed        bool
-	Dept, Est     string
-	DeclAvailable int
-	DeclSeq       uint64
+	Unit      UnitImage
+	Listed    bool
+	Dept, Est string
 }
 
 type poolSnapshot struct {
@@ -253,10 +249,9 @@ func (a *Availability) snapshot() availabilitySnapshot {
 	s := availabilitySnapshot{Pos: a.pos, Seq: a.seq, Units: make([]entrySnapshot, 0, len(a.units)),
 		Pools: make([]poolSnapshot, 0, len(a.pools))}
 	for _, e := range a.units {
-		s.Units = append(s.Units, entrySnapshot{ID: e.id, State: e.state.Snapshot(), Listed: e.listed, Dept: e.dept, Est: e.est,
-			DeclAvailable: e.declAvailable, DeclSeq: e.declSeq})
+		s.Units = append(s.Units, entrySnapshot{Unit: e.image(), Listed: e.listed, Dept: e.dept, Est: e.est})
 	}
-	slices.SortFunc(s.Units, func(x, y entrySnapshot) int { return cmp.Compare(x.ID, y.ID) })
+	slices.SortFunc(s.Units, func(x, y entrySnapshot) int { return cmp.Compare(x.Unit.ID, y.Unit.ID) })
 	for _, p := range a.pools {
 		ps := poolSnapshot{ID: p.id, Members: make([]string, len(p.members)), Available: p.available, Seq: p.seq}
 		for i, m := range p.members {
@@ -333,25 +328,25 @@ func (s *availabilitySnapshot) restore() (*Availability, error) {
 	a := NewAvailability()
 	a.pos, a.seq = s.Pos, s.Seq
 	for _, es := range s.Units {
-		if es.ID == "" || a.units[es.ID] != nil {
-			return nil, badSnapshot("unit id %q is empty or repeated", es.ID)
+		if es.Unit.ID == "" || a.units[es.Unit.ID] != nil {
+			return nil, badSnapshot("unit id %q is empty or repeated", es.Unit.ID)
 		}
-		if es.DeclSeq > s.Seq {
-			return nil, badSnapshot("unit %s declared at sequence %d, after the fold's %d", es.ID, es.DeclSeq, s.Seq)
+		if es.Unit.DeclarationSeq > s.Seq {
+			return nil, badSnapshot("unit %s declared at sequence %d, after the fold's %d", es.Unit.ID, es.Unit.DeclarationSeq, s.Seq)
 		}
-		e := &entry{id: es.ID, state: domain.RestoreUnitState(es.State), dept: es.Dept, est: es.Est,
-			declAvailable: es.DeclAvailable, declSeq: es.DeclSeq}
+		e := entryOf(es.Unit)
+		e.dept, e.est = es.Dept, es.Est
 		if es.Listed {
-			u := e.state.Unit()
-			if !e.state.Registered() || u.Department != es.Dept || u.Establishment != es.Est {
-				return nil, badSnapshot("unit %s is listed under another department or establishment, or is not registered", es.ID)
+			u := e.rec.unit
+			if !e.rec.registered || u.Department != es.Dept || u.Establishment != es.Est {
+				return nil, badSnapshot("unit %s is listed under another department or establishment, or is not registered", e.id)
 			}
 			e.listed = true
 			a.listed = append(a.listed, e)
-		} else if e.state.Registered() {
-			return nil, badSnapshot("registered unit %s is not listed", es.ID)
+		} else if e.rec.registered {
+			return nil, badSnapshot("registered unit %s is not listed", e.id)
 		}
-		a.units[es.ID] = e
+		a.units[e.id] = e
 	}
 	slices.SortFunc(a.listed, compareEntries)
 	for _, ps := range s.Pools {
@@ -361,7 +356,7 @@ func (s *availabilitySnapshot) restore() (*Availability, error) {
 		p := &pool{id: ps.ID, available: ps.Available, seq: ps.Seq, members: make([]*entry, len(ps.Members))}
 		for i, id := range ps.Members {
 			e := a.units[id]
-			if e == nil || e.pool != nil || e.state.Pool() != ps.ID {
+			if e == nil || e.pool != nil || e.rec.pool != ps.ID {
 				return nil, badSnapshot("pool %s: member %q is unknown, in another pool, or not pooled in it", ps.ID, id)
 			}
 			e.pool, p.members[i] = p, e
@@ -369,8 +364,8 @@ func (s *availabilitySnapshot) restore() (*Availability, error) {
 		a.pools[ps.ID] = p
 	}
 	for _, e := range a.units {
-		if e.state.Pool() != "" && e.pool == nil {
-			return nil, badSnapshot("unit %s is pooled in %s but no such pool holds it", e.id, e.state.Pool())
+		if e.rec.pool != "" && e.pool == nil {
+			return nil, badSnapshot("unit %s is pooled in %s but no such pool holds it", e.id, e.rec.pool)
 		}
 	}
 	return a, nil
