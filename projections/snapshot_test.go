@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -337,40 +336,5 @@ func TestSnapshotMisuse(t *testing.T) {
 	err := follow(liveCtx(t), ahead, openLog(t))
 	if err == nil || !strings.Contains(err.Error(), "past the log's head") {
 		t.Fatalf("Follow of an empty log from position %d: %v, want an error", ahead.Position(), err)
-	}
-}
-
-// UnitSnapshot gives back the state it was taken of, sharing nothing.
-func TestUnitSnapshotRoundTrips(t *testing.T) {
-	at := time.Date(2025, 3, 11, 10, 0, 0, 0, time.UTC)
-	u := domain.Unit{ID: "77-A-01", FINESS: "770000001", Establishment: "Etab", Department: "77", Type: "udm", Name: "UDM"}
-	var s domain.UnitState
-	for _, ev := range []domain.Event{
-		domain.UnitRegistered{Unit: u},
-		domain.AvailabilityDeclared{Available: 3, Installed: 20, ClosedPlaces: 1},
-		domain.CommentSet{Text: "2 postes en panne"},
-		domain.UnitPooled{Pool: "P1"},
-		domain.UnitClosed{Reason: "travaux", Start: at, PlannedEnd: at.Add(48 * time.Hour), Reopenable: true},
-	} {
-		s.Apply(&domain.Envelope{RecordedAt: at, Event: ev})
-	}
-	snap := s.Snapshot()
-	r := domain.RestoreUnitState(snap)
-	if !reflect.DeepEqual(r, s) {
-		t.Fatalf("restored state differs:\n got %+v\nwant %+v", r, s)
-	}
-	snap.Closure.Reason = "changed"
-	if c, _ := r.Closure(); c.Reason != "travaux" {
-		t.Fatal("the restored state shares its closure with the snapshot")
-	}
-	reopen := &domain.Envelope{RecordedAt: at.Add(time.Hour), Event: domain.UnitReopened{}}
-	s.Apply(reopen)
-	r.Apply(reopen)
-	if !reflect.DeepEqual(r, s) || r.Revision() != 5 {
-		t.Fatalf("after a reopening: got %+v (revision %d), want %+v", r, r.Revision(), s)
-	}
-	var zero domain.UnitState
-	if z := domain.RestoreUnitState(zero.Snapshot()); !reflect.DeepEqual(z, zero) || z.Revision() != domain.NoStreamRevision {
-		t.Fatalf("the zero state round-trips to %+v", z)
 	}
 }
