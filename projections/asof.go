@@ -88,8 +88,8 @@ func (l *Live) keepCheckpoint(env *domain.Envelope) {
 }
 
 // RebuildCheckpoints folds the log from position 0 up to the first
-// checkpoint this Live holds (the one a snapshot restored) and installs the
-// checkpoints of that stretch, so that as-of queries before the snapshot
+// checkpoint this Live holds (the one Restore keeps) and installs the
+// checkpoints of that stretch, so that as-of queries before the image
 // are bounded again. A server runs it in the background after resuming.
 func (l *Live) RebuildCheckpoints(ctx context.Context, src AllReader) error {
 	l.mu.RLock()
