@@ -233,8 +233,7 @@ func propose(s *UnitState, cmd Command, now time.Time) ([]Event, error) {
 		}
 		return evs, nil
 	case CorrectDeclaration:
-		return []Event{AvailabilityCorrected{Corrects: c.Corrects, Available: c.Available, Installed: c.Installed,
-			ClosedPlaces: c.ClosedPlaces, Reason: c.Reason}}, nil
+		return []Event{AvailabilityCorrected(c)}, nil
 	case SetComment:
 		if c.Text == "" {
 			return propose(s, ClearComment{}, now)

@@ -107,7 +107,7 @@ func (m *model) expect(cmd domain.Command, now time.Time) ([]domain.Event, strin
 		if !validFreeText(c.Text, domain.MaxCommentLen) {
 			return nil, domain.EInvalid
 		}
-		return []domain.Event{domain.CommentSet{Text: c.Text}}, ""
+		return []domain.Event{domain.CommentSet(c)}, ""
 	case domain.ClearComment:
 		if m.comment == "" {
 			return nil, ""
@@ -143,7 +143,7 @@ func (m *model) expect(cmd domain.Command, now time.Time) ([]domain.Event, strin
 		case c.Pool == m.pool:
 			return nil, domain.EConflict
 		}
-		return []domain.Event{domain.UnitPooled{Pool: c.Pool}}, ""
+		return []domain.Event{domain.UnitPooled(c)}, ""
 	case domain.UnpoolUnit:
 		if m.pool == "" {
 			return nil, domain.EConflict

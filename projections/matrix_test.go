@@ -82,8 +82,7 @@ func addCell(a, b Cell) Cell {
 // its parts; returns the descriptions of the totals that do not.
 func sumsDiffer(m Matrix) []string {
 	var bad []string
-	var catSum []Cell // per column of the Total row, from the category rows
-	catSum = make([]Cell, len(m.Departments)+1)
+	catSum := make([]Cell, len(m.Departments)+1) // per column of the Total row, from the category rows
 	var typeSum []Cell
 	flush := func(cat MatrixRow) {
 		if typeSum == nil {

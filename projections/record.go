@@ -51,8 +51,7 @@ func (r *unitRecord) apply(env *domain.Envelope) {
 	case domain.CommentCleared:
 		r.comment, r.commentAt = "", time.Time{}
 	case domain.UnitClosed:
-		r.closed = true
-		r.closure = domain.Closure{Reason: e.Reason, Start: e.Start, PlannedEnd: e.PlannedEnd, Reopenable: e.Reopenable}
+		r.closed, r.closure = true, domain.Closure(e)
 	case domain.UnitReopened:
 		r.closed, r.closure, r.awaiting = false, domain.Closure{}, true
 	case domain.ClosureCancelled:

@@ -273,5 +273,3 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r)
 	})
 }
-
-func etag(n int64) string { return `"` + strconv.FormatInt(n, 10) + `"` }
