@@ -27,7 +27,7 @@ func (a *Availability) Clone() *Availability {
 	c := &Availability{pos: a.pos, seq: a.seq, units: make(map[string]*entry, len(a.units)),
 		pools: make(map[string]*pool, len(a.pools)), listed: make([]*entry, 0, len(a.listed))}
 	for id, e := range a.units {
-		ce := *e // UnitState replaces, never mutates, what it points to
+		ce := *e // the record holds no pointer: the copy shares nothing
 		ce.pool = nil
 		c.units[id] = &ce
 	}
@@ -88,8 +88,8 @@ func (l *Live) keepCheckpoint(env *domain.Envelope) {
 }
 
 // RebuildCheckpoints folds the log from position 0 up to the first
-// checkpoint this Live holds (the one a snapshot restored) and installs the
-// checkpoints of that stretch, so that as-of queries before the snapshot
+// checkpoint this Live holds (the one Restore keeps) and installs the
+// checkpoints of that stretch, so that as-of queries before the image
 // are bounded again. A server runs it in the background after resuming.
 func (l *Live) RebuildCheckpoints(ctx context.Context, src AllReader) error {
 	l.mu.RLock()

@@ -1,7 +1,6 @@
 package projections_test
 
 import (
-	"bytes"
 	"context"
 	"slices"
 	"testing"
@@ -65,12 +64,8 @@ func TestRebuildCheckpointsAfterResume(t *testing.T) {
 	}
 	cancel()
 	<-done
-	var snap bytes.Buffer
-	if err := first.WriteSnapshot(&snap); err != nil {
-		t.Fatal(err)
-	}
 	resumed := projections.NewLive()
-	if err := resumed.ReadSnapshot(&snap); err != nil {
+	if err := resumed.Restore(first.Image()); err != nil {
 		t.Fatal(err)
 	}
 	if got := projections.CheckpointCount(resumed); got != 1 {

@@ -27,17 +27,15 @@ type Availability struct {
 // entry is one unit of the fold.
 type entry struct {
 	id     string
-	state  domain.UnitState
+	rec    unitRecord
 	pool   *pool // nil when not pooled
 	listed bool  // in Availability.listed
 	// The sort key the unit is listed under (its department and
 	// establishment when it was last listed).
 	dept, est string
-
-	// The unit's last declaration as declared: the closure zeroes the
-	// state's available count but not what the pool was told.
-	declAvailable int
-	declSeq       uint64 // 0: never declared
+	// declSeq orders the unit's last declaration among the pool's members
+	// (Availability.seq when it was folded); 0: never declared.
+	declSeq uint64
 }
 
 // pool is a set of units sharing one available count.
@@ -79,53 +77,44 @@ func (a *Availability) Apply(env *domain.Envelope) {
 		e = &entry{id: id}
 		a.units[id] = e
 	}
+	e.rec.apply(env)
 	switch ev := env.Event.(type) {
 	case domain.AvailabilityDeclared:
 		// The hot path: no allocation, no formatting.
-		e.state.Apply(env)
 		a.declared(e, ev.Available)
 	case domain.AvailabilityCorrected:
-		e.state.Apply(env)
 		if p := e.pool; p != nil && e.declSeq != 0 && p.seq == e.declSeq {
 			p.available = ev.Available // the pool's count was the one corrected
 		}
-		e.declAvailable = ev.Available
 	case domain.UnitRegistered, domain.UnitDetailsChanged:
-		e.state.Apply(env)
-		u := e.state.Unit()
+		u := e.rec.unit
 		if e.listed && e.dept == u.Department && e.est == u.Establishment {
 			break // still in its place
 		}
 		if e.listed {
 			a.unlist(e)
 		}
-		if e.state.Registered() && !e.state.Retired() {
+		if e.rec.registered && !e.rec.retired {
 			e.dept, e.est = u.Department, u.Establishment
 			a.list(e)
 		}
 	case domain.UnitPooled:
-		e.state.Apply(env)
 		a.leave(e)
 		a.join(e, ev.Pool)
 	case domain.UnitUnpooled:
-		e.state.Apply(env)
 		a.leave(e)
 	case domain.UnitRetired:
 		// It leaves every list and total; Unit still renders it.
-		e.state.Apply(env)
 		a.leave(e)
 		if e.listed {
 			a.unlist(e)
 		}
-	default:
-		e.state.Apply(env)
 	}
 }
 
 // declared records e's declaration of available places, the pool's count
 // when e is pooled.
 func (a *Availability) declared(e *entry, available int) {
-	e.declAvailable = available
 	e.declSeq = a.seq
 	if p := e.pool; p != nil {
 		p.available, p.seq = available, a.seq
@@ -143,7 +132,7 @@ func (a *Availability) join(e *entry, id string) {
 	p.members = append(p.members, e)
 	e.pool = p
 	if e.declSeq > p.seq {
-		p.available, p.seq = e.declAvailable, e.declSeq
+		p.available, p.seq = e.rec.available, e.declSeq
 	}
 }
 
@@ -167,7 +156,7 @@ func (a *Availability) leave(e *entry) {
 	p.available, p.seq = 0, 0
 	for _, m := range p.members {
 		if m.declSeq > p.seq {
-			p.available, p.seq = m.declAvailable, m.declSeq
+			p.available, p.seq = m.rec.available, m.declSeq
 		}
 	}
 }
@@ -203,19 +192,19 @@ func (a *Availability) unlist(e *entry) {
 //   - its last declaration, as corrected, otherwise.
 func (e *entry) available() int {
 	switch {
-	case e.state.IsUnitClosed(), e.state.Retired():
+	case e.rec.closed, e.rec.retired:
 		return 0
 	case e.pool != nil:
 		return e.pool.available
-	case e.state.AwaitingDeclaration():
+	case e.rec.awaiting:
 		return 0
 	}
-	return e.state.Declared().Available
+	return e.rec.available
 }
 
 // shares reports whether e's available places are its pool's: counted once
 // per total, not per member.
-func (e *entry) shares() bool { return e.pool != nil && !e.state.IsUnitClosed() }
+func (e *entry) shares() bool { return e.pool != nil && !e.rec.closed }
 
 // size counts the entries the fold holds, for the test that state grows
 // with units and not with events.

@@ -30,7 +30,7 @@ func (a *Availability) Detail(row, department string) ([]UnitView, error) {
 		if e.dept != department {
 			break
 		}
-		u := e.state.Unit()
+		u := e.rec.unit
 		if byCategory {
 			t, ok := domain.LookupType(u.Type)
 			if !ok || t.Category != category.Code {

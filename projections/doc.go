@@ -1,6 +1,10 @@
 // Package projections turns the event log into what people read: the current
 // availability of every unit, the consultation matrix, the detail per
-// department and the freshness of declarations.
+// department, the freshness of declarations, the weekly trends and a unit's
+// history. It holds the folds and the views computed from them, and an
+// image of the folds as plain data (Image) to resume from; it reads no file
+// and encodes nothing: the server (cmd/dispo/app) keeps the image in a file
+// of its own format.
 //
 // # One fold, many views
 //
@@ -11,12 +15,17 @@
 // the log rebuilds exactly what the live fold holds: folding the log in one
 // go or in several pieces, with queries in between, gives the same views.
 //
-// Per unit the fold keeps a domain.UnitState, reusing the domain's own Apply
-// (closure shows 0 available, comments, pools), so that what the projection
-// shows is what the aggregate decides on. The fold keeps one entry per unit
-// and per pool and nothing per event: its memory grows with the directory,
-// not with the history, and a declaration — nearly every event — costs one
-// map lookup and no allocation. Whatever needs sorting (units by
+// Per unit the fold keeps a record of its own (unitRecord: details, last
+// declaration as corrected, comment, closure, pool, revision), which means
+// what the domain's UnitState means for the same events: the rule book's
+// fold keeps what deciding needs, this one what people read, and a test
+// holds the two to the same meaning for every event type. What a unit
+// shows as available is one rule (entry.available) and its rendering one
+// function (entry.view, a UnitView), for the live fold and for each step of
+// a history (UnitHistory) alike. The fold keeps one entry per unit and per
+// pool and nothing per event: its memory grows with the directory, not with
+// the history, and a declaration — nearly every event — costs one map
+// lookup and no allocation. Whatever needs sorting (units by
 // department, establishment, id) is kept sorted when a unit is registered or
 // changes details, which is rare, so that queries neither sort nor write and
 // may share a read lock.
@@ -31,6 +40,14 @@
 // again. Events of a unit seen before its registration are folded into its
 // state (the log is the authority, not the fold) but the unit appears in no
 // view until it is registered.
+//
+// # Image
+//
+// Live.Image copies both folds and the position into exported, plain-data
+// types (Image), under the read lock; Live.Restore loads one into a new
+// Live after checking that its folds hold together (ErrBadImage otherwise),
+// and the Live then folds on exactly as the one the image was taken of.
+// How an image is stored is not this package's business.
 //
 // # Pools (lits mutualisés sur plusieurs UO)
 //

@@ -95,11 +95,11 @@ func (a *Availability) Freshness(now time.Time) FreshnessReport {
 			for col = 0; r.Departments[col].Department != e.dept; col++ {
 			}
 		}
-		last := e.state.LastDeclaredAt()
+		last := e.rec.declaredAt
 		b := BandOf(last, now)
 		r.Departments[col].Bands[b]++
 		r.Total[b]++
-		if !e.state.IsUnitClosed() && Overdue(last, now) {
+		if !e.rec.closed && Overdue(last, now) {
 			r.Overdue = append(r.Overdue, e.view())
 		}
 	}

@@ -30,7 +30,7 @@ type Live struct {
 	// broken is the error that stopped the fold, until an event is applied
 	// past it: a record that cannot be read keeps it set for good.
 	broken  atomic.Pointer[error]
-	started atomic.Bool // Begin was called: ReadSnapshot is too late
+	started atomic.Bool // Begin was called: Restore is too late
 	waitMu  sync.Mutex
 	advance chan struct{} // closed when the position moves
 }
@@ -43,14 +43,14 @@ func NewLive() *Live {
 
 // Begin tells l that its events come from a log whose head is now head:
 // l is Ready once it has applied that far (at once if it already has).
-// After ReadSnapshot, the follower applies the events after Position; a
-// position past head (a snapshot of another log) is an error, and the
+// After Restore, the follower applies the events after Position; a
+// position past head (an image of another log) is an error, and the
 // caller should fold from 0 into a new Live.
 func (l *Live) Begin(head uint64) error {
 	l.started.Store(true)
 	l.target.Store(head)
 	if pos := l.pos.Load(); pos > head {
-		return fmt.Errorf("projections: at position %d, past the log's head %d: the snapshot read is not of this log", pos, head)
+		return fmt.Errorf("projections: at position %d, past the log's head %d: the image restored is not of this log", pos, head)
 	}
 	if l.pos.Load() >= head {
 		l.ready.Store(true)
@@ -65,7 +65,7 @@ func (l *Live) Apply(env *domain.Envelope) {
 	l.mu.Lock()
 	l.t.Apply(env)
 	l.keepCheckpoint(env)
-	// Under the lock, so that WriteSnapshot sees them with the folds.
+	// Under the lock, so that Image sees them with the folds.
 	l.pos.Store(l.a.Position())
 	l.lastAt.Store(env.RecordedAt.UnixNano())
 	l.mu.Unlock()

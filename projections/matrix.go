@@ -112,7 +112,7 @@ func (a *Availability) Matrix() Matrix {
 	// Which types have units; then the row of each type and category.
 	has := make([]bool, len(domain.UnitTypes))
 	for _, e := range a.listed {
-		if t := typeIndex(e.state.Unit().Type); t >= 0 {
+		if t := typeIndex(e.rec.unit.Type); t >= 0 {
 			has[t] = true
 		}
 	}
@@ -136,7 +136,7 @@ func (a *Availability) Matrix() Matrix {
 
 	// cellsOf returns the grid indexes of the six cells a unit counts in.
 	cellsOf := func(e *entry) ([6]int, bool) {
-		u := e.state.Unit()
+		u := e.rec.unit
 		ti := typeIndex(u.Type)
 		if ti < 0 {
 			return [6]int{}, false
@@ -160,7 +160,7 @@ func (a *Availability) Matrix() Matrix {
 		if !ok {
 			continue
 		}
-		installed := e.state.Declared().Installed
+		installed := e.rec.installed
 		shared := e.shares()
 		available := e.available()
 		for _, i := range cells {

@@ -16,7 +16,8 @@ var propSeed = flag.Uint64("projections.seed", 0, "seed of the random event sequ
 // randomLog returns n envelopes of a random but valid history: commands are
 // drawn at random and turned into events by domain.Decide against each
 // unit's folded state, as the service would; refused commands are skipped.
-// Foreign streams are mixed in.
+// Every command is drawn (corrections, cancelled closures and retirements
+// included), and foreign streams are mixed in.
 func randomLog(tb testing.TB, seed uint64, n int) []*domain.Envelope {
 	tb.Helper()
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
@@ -66,12 +67,23 @@ func randomLog(tb testing.TB, seed uint64, n int) []*domain.Envelope {
 		case k < 73:
 			// A few units close for good; the others reopen.
 			cmd = domain.CloseUnit{Reason: "travaux", Reopenable: id < unitID(36), PlannedEnd: l.at.Add(time.Duration(1+r.IntN(100)) * time.Hour)}
-		case k < 85:
+		case k < 83:
 			cmd = domain.ReopenUnit{}
-		case k < 93:
+		case k < 85:
+			// Closures made by mistake, those for good included.
+			cmd = domain.CancelClosure{Reason: "erreur de saisie"}
+		case k < 91:
 			cmd = domain.PoolUnit{Pool: fmt.Sprintf("P%d", r.IntN(5))}
-		case k < 97:
+		case k < 94:
 			cmd = domain.UnpoolUnit{}
+		case k >= 95 && k < 98 && id >= unitID(37) && len(l.envs) > n/2:
+			// Three units leave the directory in the second half, pooled or not.
+			cmd = domain.RetireUnit{Reason: "fermeture définitive"}
+		case k < 97:
+			installed := r.IntN(40)
+			closed := r.IntN(installed + 1)
+			cmd = domain.CorrectDeclaration{Corrects: s.DeclarationID().String(), Available: r.IntN(installed - closed + 1),
+				Installed: installed, ClosedPlaces: closed, Reason: "erreur de saisie"}
 		default:
 			cmd = domain.ChangeUnitDetails{Unit: randomUnit(id)}
 		}
@@ -211,8 +223,11 @@ func checkAgainstNaive(t *testing.T, envs []*domain.Envelope, a *Availability) {
 			units[id] = u
 		}
 		u.state.Apply(env)
-		if d, ok := env.Event.(domain.AvailabilityDeclared); ok {
+		switch d := env.Event.(type) {
+		case domain.AvailabilityDeclared:
 			u.declPos, u.declAvail = env.Position, d.Available
+		case domain.AvailabilityCorrected:
+			u.declAvail = d.Available // the declaration keeps its place
 		}
 	}
 	poolCount := func(pool string) int {
@@ -227,7 +242,7 @@ func checkAgainstNaive(t *testing.T, envs []*domain.Envelope, a *Availability) {
 	}
 	shown := func(u *unit) int {
 		switch {
-		case u.state.IsUnitClosed():
+		case u.state.IsUnitClosed(), u.state.Retired():
 			return 0
 		case u.state.Pool() != "":
 			return poolCount(u.state.Pool())
@@ -237,24 +252,28 @@ func checkAgainstNaive(t *testing.T, envs []*domain.Envelope, a *Availability) {
 		return u.state.Declared().Available
 	}
 
-	registered := 0
+	listed := 0
 	for id, u := range units {
 		if !u.state.Registered() {
 			continue
 		}
-		registered++
+		if !u.state.Retired() {
+			listed++
+		}
 		v, ok := a.Unit(id)
 		if !ok {
 			t.Errorf("unit %s: registered but not in the fold", id)
 			continue
 		}
-		if v.Available != shown(u) || v.Installed != u.state.Declared().Installed || poolOf(v) != u.state.Pool() || v.Unit != u.state.Unit() {
-			t.Errorf("unit %s: got available %d installed %d pool %q, naive %d %d %q",
-				id, v.Available, v.Installed, poolOf(v), shown(u), u.state.Declared().Installed, u.state.Pool())
+		if v.Available != shown(u) || poolOf(v) != u.state.Pool() {
+			t.Errorf("unit %s: got available %d pool %q, naive %d %q", id, v.Available, poolOf(v), shown(u), u.state.Pool())
+		}
+		if msg := viewMatchesState(v, &u.state); msg != "" {
+			t.Errorf("unit %s: %s", id, msg)
 		}
 	}
-	if got := len(a.Units()); got != registered {
-		t.Errorf("Units() has %d units, %d registered", got, registered)
+	if got := len(a.Units()); got != listed {
+		t.Errorf("Units() has %d units, %d registered and not retired", got, listed)
 	}
 
 	m := a.Matrix()
@@ -263,7 +282,7 @@ func checkAgainstNaive(t *testing.T, envs []*domain.Envelope, a *Availability) {
 		pools := map[string]bool{}
 		for _, u := range units {
 			du := u.state.Unit()
-			if !u.state.Registered() || !in(du) {
+			if !u.state.Registered() || u.state.Retired() || !in(du) {
 				continue
 			}
 			c.Units++

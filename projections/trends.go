@@ -378,15 +378,15 @@ func b2i(b bool) int64 {
 // moveUnit puts u in the cell of its department and type, after a
 // registration or a change of details, with what it adds.
 func (t *Trends) moveUnit(u *trendUnit, now int64) {
-	if u.e.state.Retired() && u.cell >= 0 {
+	if u.e.rec.retired && u.cell >= 0 {
 		// Retired: it leaves its group's totals and every week from now on.
 		t.add(u.cell, now, -u.avail, -u.inst, -b2i(u.counted), -b2i(u.closed))
 		u.cell, u.counted, u.closed, u.avail, u.inst = -1, false, false, 0, 0
 	}
-	if !u.e.state.Registered() || u.e.state.Retired() {
+	if !u.e.rec.registered || u.e.rec.retired {
 		return
 	}
-	un := u.e.state.Unit()
+	un := u.e.rec.unit
 	if u.cell >= 0 && t.groups[u.cell].key == (groupKey{un.Department, un.Type}) {
 		return
 	}
@@ -406,12 +406,12 @@ func (t *Trends) refreshUnit(u *trendUnit, now int64) {
 	counted := cell >= 0 && e.declSeq != 0
 	var avail, inst int64
 	if counted {
-		inst = int64(e.state.Declared().Installed)
+		inst = int64(e.rec.installed)
 		if !e.shares() {
 			avail = int64(e.available())
 		}
 	}
-	closed := cell >= 0 && e.state.IsUnitClosed()
+	closed := cell >= 0 && e.rec.closed
 	if cell < 0 || counted == u.counted && closed == u.closed && avail == u.avail && inst == u.inst {
 		return
 	}
@@ -724,7 +724,7 @@ func (t *Trends) Weekly(q TrendQuery) (TrendReport, error) {
 				}
 			}
 			if uw.expected && uw.decls == 0 && (q.Department == "" || q.Department == g.key.dept) && (q.Type == "" || q.Type == g.key.typ) {
-				un := t.list[i].e.state.Unit()
+				un := t.list[i].e.rec.unit
 				tw.Missed = append(tw.Missed, MissedUnit{UnitID: un.ID, Department: g.key.dept, Type: g.key.typ,
 					FINESS: un.FINESS, Establishment: un.Establishment, Name: un.Name})
 			}

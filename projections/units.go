@@ -46,31 +46,31 @@ type PoolView struct {
 }
 
 func (e *entry) view() UnitView {
-	d := e.state.Declared()
+	r := &e.rec
 	v := UnitView{
-		Unit:                e.state.Unit(),
+		Unit:                r.unit,
 		Available:           e.available(),
-		Installed:           d.Installed,
-		ClosedPlaces:        d.ClosedPlaces,
-		LastDeclaredAt:      e.state.LastDeclaredAt(),
-		AwaitingDeclaration: e.state.AwaitingDeclaration(),
-		Comment:             e.state.Comment(),
-		CommentAt:           e.state.CommentAt(),
-		Retired:             e.state.Retired(),
-		Revision:            e.state.Revision(),
+		Installed:           r.installed,
+		ClosedPlaces:        r.closedPlaces,
+		LastDeclaredAt:      r.declaredAt,
+		AwaitingDeclaration: r.awaiting,
+		Comment:             r.comment,
+		CommentAt:           r.commentAt,
+		Retired:             r.retired,
+		Revision:            r.revision(),
 	}
-	if id := e.state.DeclarationID(); !id.IsZero() {
-		v.DeclarationID = id.String()
+	if !r.declID.IsZero() {
+		v.DeclarationID = r.declID.String()
 	}
-	if c, ok := e.state.Closure(); ok {
-		closure := c // allocated only for closed units
+	if r.closed {
+		closure := r.closure // allocated only for closed units
 		v.Closure = &closure
 	}
 	if p := e.pool; p != nil {
 		pv := &PoolView{ID: p.id, Available: p.available, Members: make([]string, len(p.members))}
 		for i, m := range p.members {
 			pv.Members[i] = m.id
-			pv.Installed += m.state.Declared().Installed
+			pv.Installed += m.rec.installed
 		}
 		slices.Sort(pv.Members)
 		v.Pool = pv
@@ -82,7 +82,7 @@ func (e *entry) view() UnitView {
 // history stay); false if no such unit is registered.
 func (a *Availability) Unit(id string) (UnitView, bool) {
 	e := a.units[id]
-	if e == nil || !e.state.Registered() {
+	if e == nil || !e.rec.registered {
 		return UnitView{}, false
 	}
 	return e.view(), true
@@ -96,17 +96,4 @@ func (a *Availability) Units() []UnitView {
 		vs[i] = e.view()
 	}
 	return vs
-}
-
-// StateView renders a unit from the fold of its own stream alone, as a
-// history shows each step: the same rendering as Unit, except that a pool
-// is named without its members and count, which only the whole log's fold
-// knows (the unit's available figure is then its own last declaration).
-func StateView(s domain.UnitState) UnitView {
-	e := entry{id: s.Unit().ID, state: s}
-	v := e.view()
-	if p := s.Pool(); p != "" {
-		v.Pool = &PoolView{ID: p}
-	}
-	return v
 }

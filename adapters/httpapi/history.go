@@ -52,7 +52,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := domain.Authorize(p, domain.ActHistory, entries[len(entries)-1].State.Unit().FINESS); err != nil {
+	if err := domain.Authorize(p, domain.ActHistory, entries[len(entries)-1].View.FINESS); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -100,7 +100,7 @@ func (s *Server) unitHistory(r *http.Request, id string, at time.Time) ([]projec
 		return nil, err
 	}
 	entries := projections.UnitHistory(stream, at)
-	if len(entries) == 0 || !entries[len(entries)-1].State.Registered() {
+	if len(entries) == 0 || !entries[len(entries)-1].Registered {
 		return nil, domain.Errorf(domain.ENotFound, "UO %s introuvable", id)
 	}
 	return entries, nil
@@ -132,7 +132,7 @@ func historyEventJSON(e projections.HistoryEntry, now time.Time) (historyEventBo
 		Position: e.Event.Position, Revision: e.Event.Revision, ID: formatID(e.Event.ID), Type: e.Event.Type(),
 		RecordedAt: e.Event.RecordedAt.UTC(), RecordedParis: projections.FormatParis(e.Event.RecordedAt),
 		Actor:  actorBody{UserID: e.Event.Actor.UserID, Role: e.Event.Actor.Role, Establishment: e.Event.Actor.Establishment},
-		Source: e.Event.Source, CorrelationID: e.Event.CorrelationID, Data: data, State: unitJSON(projections.StateView(e.State), now),
+		Source: e.Event.Source, CorrelationID: e.Event.CorrelationID, Data: data, State: unitJSON(e.View, now),
 	}, nil
 }
 

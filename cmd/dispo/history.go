@@ -52,12 +52,12 @@ func runHistory(ctx context.Context, env *Env, args []string) error {
 		}
 		return httpapi.WriteHistoryLines(env.Stdout, entries, now)
 	}
-	u := entries[len(entries)-1].State.Unit()
+	u := entries[len(entries)-1].View.Unit
 	fmt.Fprintf(env.Stdout, "%s — %s, %s (FINESS %s), département %s\n\n", u.ID, u.Name, u.Establishment, u.FINESS, u.Department)
 	w := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "rev\tquand\tqui\tsource\tévénement\tdisponibles / installés (places fermées)\tétat")
 	for _, e := range entries {
-		v := projections.StateView(e.State)
+		v := e.View
 		state := "ouverte"
 		switch {
 		case v.Retired:

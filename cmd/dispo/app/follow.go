@@ -29,10 +29,10 @@ const (
 // Follow started), then each new one. A broken subscription is resumed
 // from the position reached, after a pause, so no event is missed or
 // applied twice; onError, if not nil, hears of each break, and live is not
-// Ready until an event is applied past it. After live.ReadSnapshot it
-// starts after the snapshot's position; a position past the log's head (a
-// snapshot of another log) is an error, and the caller should fold from 0
-// into a new Live. Follow returns ctx's error, or the error that stops it
+// Ready until an event is applied past it. After live.Restore it starts
+// after the image's position; a position past the log's head (a snapshot
+// of another log) is an error, and the caller should fold from 0 into a
+// new Live. Follow returns ctx's error, or the error that stops it
 // for good.
 func Follow(ctx context.Context, live *projections.Live, src Source, onError func(error)) error {
 	head, err := src.Head(ctx)

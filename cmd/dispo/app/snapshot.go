@@ -34,8 +34,8 @@ func resume(ctx context.Context, path string, log projections.AllReader, logger 
 		return projections.NewLive()
 	}
 	defer f.Close()
-	live := projections.NewLive()
-	if err := live.ReadSnapshot(f); err != nil {
+	live, err := loadSnapshot(f)
+	if err != nil {
 		logger.Warn("projections snapshot refused; replaying the log", "path", path, "err", err)
 		return projections.NewLive()
 	}
@@ -76,7 +76,7 @@ func save(path string, live *projections.Live) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	err = live.WriteSnapshot(tmp)
+	err = writeSnapshot(tmp, live.Image())
 	if err == nil {
 		err = tmp.Sync()
 	}
