@@ -100,9 +100,6 @@ func renderLive(t *testing.T, live *projections.Live, now time.Time, from string
 		}
 		b.WriteString("\ntrends:\n")
 		b.Write(js)
-		if err := rep.WriteCSV(&b); err != nil {
-			t.Fatal(err)
-		}
 	})
 	return b.String()
 }

@@ -657,7 +657,7 @@ func renderTrends(rep projections.TrendReport, scopes ...string) string {
 }
 
 // The fixture's 26 weeks, region, departments and types (the reference
-// test covers the cells of 91); and as CSV, Paris (75) with its pool.
+// test covers the cells of 91). The CSV presentation is httpapi's.
 func TestTrendsGolden(t *testing.T) {
 	evs := readFixture(t, "idf-dialyse.jsonl")
 	tr := projections.NewTrends()
@@ -666,42 +666,6 @@ func TestTrendsGolden(t *testing.T) {
 	}
 	rep := weekly(t, tr, projections.TrendQuery{From: "2025-W40", To: "2026-W14", Now: at(2026, 3, 30, 0)})
 	golden(t, "trends-idf", renderTrends(rep, projections.ScopeRegion, projections.ScopeDepartment, projections.ScopeType))
-
-	rep = weekly(t, tr, projections.TrendQuery{From: "2025-W41", To: "2025-W42", Department: "75", Now: at(2026, 3, 30, 0)})
-	var b bytes.Buffer
-	if err := rep.WriteCSV(&b); err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "trends-idf-75-csv", b.String())
-}
-
-func TestTrendsCSV(t *testing.T) {
-	l := newTrendLog()
-	l.register(at(2025, 10, 6, 0), "u1", "77", "udm")
-	l.declare(at(2025, 10, 6, 0), "u1", 10, 20)
-	l.declare(at(2025, 10, 9, 0), "u1", 0, 20)
-	l.register(at(2025, 10, 6, 0), "u2", "77", "entrainement")
-	rep := weekly(t, l.fold(), projections.TrendQuery{From: "2025-W41", To: "2025-W41", Now: at(2025, 10, 13, 0)})
-	var b bytes.Buffer
-	if err := rep.WriteCSV(&b); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
-	if !strings.HasPrefix(out, "\uFEFFSemaine;Début;Fin;Heures;") || !strings.HasSuffix(out, "\r\n") {
-		t.Fatalf("no BOM, French header or CRLF: %q", out)
-	}
-	lines := strings.Split(strings.TrimSuffix(out, "\r\n"), "\r\n")
-	want := []string{
-		"2025-W41;06/10/2025;12/10/2025;168,00;non;Région;Tous;Tous;4,29;20,00;0;10;0;2;1;2;50,00;1;0,00;u2",
-		"2025-W41;06/10/2025;12/10/2025;168,00;non;Département;77;Tous;4,29;20,00;0;10;0;2;1;2;50,00;1;0,00;u2",
-		"2025-W41;06/10/2025;12/10/2025;168,00;non;Type;Tous;Unité de dialyse médicalisée;4,29;20,00;0;10;0;2;1;1;100,00;0;0,00;",
-		"2025-W41;06/10/2025;12/10/2025;168,00;non;Type;Tous;Entraînement;0,00;0,00;;;;0;0;1;0,00;1;0,00;u2",
-	}
-	for i, w := range want {
-		if i+1 >= len(lines) || lines[i+1] != w {
-			t.Fatalf("line %d:\n got %q\nwant %q\n(all: %q)", i+2, lines[min(i+1, len(lines)-1)], w, lines)
-		}
-	}
 }
 
 // Folding in pieces with queries in between, or through Live, gives what

@@ -14,7 +14,7 @@ import (
 // trendsWeekly answers GET /api/v1/trends/weekly: the agency's weekly
 // capacity trends (analysts and admins), as JSON or, with format=csv or
 // Accept: text/csv, as a CSV file for French spreadsheets (see
-// projections.TrendReport.WriteCSV).
+// WriteTrendsCSV).
 //
 // Parameters: from, to (a date 2025-10-06 or an ISO week 2025-W41),
 // department, type, format (json or csv), min_position. A bad value is a
@@ -55,7 +55,7 @@ func (s *Server) trendsWeekly(w http.ResponseWriter, r *http.Request) {
 	}
 	var body bytes.Buffer
 	if csv {
-		err = rep.WriteCSV(&body)
+		err = WriteTrendsCSV(&body, rep)
 	} else {
 		err = json.NewEncoder(&body).Encode(rep)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"dispo/adapters/httpapi"
 	"dispo/domain"
 	"dispo/projections"
 )
@@ -80,7 +81,7 @@ func runTrends(ctx context.Context, env *Env, args []string) error {
 		return trendsError(err)
 	}
 	if *format == "csv" {
-		return rep.WriteCSV(env.Stdout)
+		return httpapi.WriteTrendsCSV(env.Stdout, rep)
 	}
 	enc := json.NewEncoder(env.Stdout)
 	enc.SetIndent("", "  ")
