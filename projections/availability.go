@@ -206,6 +206,30 @@ func (e *entry) available() int {
 // per total, not per member.
 func (e *entry) shares() bool { return e.pool != nil && !e.rec.closed }
 
+// share is what one unit adds to a total — a matrix cell, a trends group —
+// by the read model's rules. Matrix and Trends read units through it only,
+// so that a total means the same in both.
+type share struct {
+	unit        domain.Unit
+	inDirectory bool // registered and not retired: in the lists and totals
+	declared    bool // declared at least once
+	installed   int
+	// available is the unit's own figure, 0 when it is its pool's: a pool's
+	// count is added once per total, by whoever sums over pools.
+	available  int
+	shared     bool
+	unitClosed bool
+}
+
+func (e *entry) share() share {
+	s := share{unit: e.rec.unit, inDirectory: e.rec.registered && !e.rec.retired, declared: e.declSeq != 0,
+		installed: e.rec.installed, shared: e.shares(), unitClosed: e.rec.closed}
+	if !s.shared {
+		s.available = e.available()
+	}
+	return s
+}
+
 // size counts the entries the fold holds, for the test that state grows
 // with units and not with events.
 func (a *Availability) size() int {

@@ -112,7 +112,7 @@ func (a *Availability) Matrix() Matrix {
 	// Which types have units; then the row of each type and category.
 	has := make([]bool, len(domain.UnitTypes))
 	for _, e := range a.listed {
-		if t := typeIndex(e.rec.unit.Type); t >= 0 {
+		if t := typeIndex(e.share().unit.Type); t >= 0 {
 			has[t] = true
 		}
 	}
@@ -136,7 +136,7 @@ func (a *Availability) Matrix() Matrix {
 
 	// cellsOf returns the grid indexes of the six cells a unit counts in.
 	cellsOf := func(e *entry) ([6]int, bool) {
-		u := e.rec.unit
+		u := e.share().unit
 		ti := typeIndex(u.Type)
 		if ti < 0 {
 			return [6]int{}, false
@@ -160,22 +160,18 @@ func (a *Availability) Matrix() Matrix {
 		if !ok {
 			continue
 		}
-		installed := e.rec.installed
-		shared := e.shares()
-		available := e.available()
+		sh := e.share()
 		for _, i := range cells {
 			grid[i].Units++
-			grid[i].Installed += installed
-			if !shared {
-				grid[i].Available += available
-			}
+			grid[i].Installed += sh.installed
+			grid[i].Available += sh.available // 0 when it is the pool's
 		}
 	}
 	var counted []int // cells the current pool is already counted in
 	for _, p := range a.pools {
 		counted = counted[:0]
 		for _, e := range p.members {
-			if !e.listed || !e.shares() {
+			if !e.listed || !e.share().shared {
 				continue
 			}
 			cells, ok := cellsOf(e)

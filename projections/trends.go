@@ -375,15 +375,16 @@ func b2i(b bool) int64 {
 // moveUnit puts u in the cell of its department and type, after a
 // registration or a change of details, with what it adds.
 func (t *Trends) moveUnit(u *trendUnit, now int64) {
-	if u.e.rec.retired && u.cell >= 0 {
+	sh := u.e.share()
+	if !sh.inDirectory && u.cell >= 0 {
 		// Retired: it leaves its group's totals and every week from now on.
 		t.add(u.cell, now, -u.avail, -u.inst, -b2i(u.counted), -b2i(u.closed))
 		u.cell, u.counted, u.closed, u.avail, u.inst = -1, false, false, 0, 0
 	}
-	if !u.e.rec.registered || u.e.rec.retired {
+	if !sh.inDirectory {
 		return
 	}
-	un := u.e.rec.unit
+	un := sh.unit
 	if u.cell >= 0 && t.groups[u.cell].key == (groupKey{un.Department, un.Type}) {
 		return
 	}
@@ -398,17 +399,14 @@ func (t *Trends) moveUnit(u *trendUnit, now int64) {
 // refreshUnit brings what u adds to the groups of its cell in line with
 // its state.
 func (t *Trends) refreshUnit(u *trendUnit, now int64) {
-	e := u.e
+	sh := u.e.share()
 	cell := u.cell
-	counted := cell >= 0 && e.declSeq != 0
+	counted := cell >= 0 && sh.declared
 	var avail, inst int64
 	if counted {
-		inst = int64(e.rec.installed)
-		if !e.shares() {
-			avail = int64(e.available())
-		}
+		inst, avail = int64(sh.installed), int64(sh.available)
 	}
-	closed := cell >= 0 && e.rec.closed
+	closed := cell >= 0 && sh.unitClosed
 	if cell < 0 || counted == u.counted && closed == u.closed && avail == u.avail && inst == u.inst {
 		return
 	}
@@ -427,7 +425,7 @@ func (t *Trends) refreshPool(p *pool, now int64) {
 	groups := t.swap[:0]
 	for _, m := range p.members {
 		mu := t.units[m]
-		if mu == nil || !mu.counted || !m.shares() {
+		if mu == nil || !mu.counted || !m.share().shared {
 			continue
 		}
 		for _, id := range t.groups[mu.cell].cell {
@@ -721,7 +719,7 @@ func (t *Trends) Weekly(q TrendQuery) (TrendReport, error) {
 				}
 			}
 			if uw.expected && uw.decls == 0 && (q.Department == "" || q.Department == g.key.dept) && (q.Type == "" || q.Type == g.key.typ) {
-				un := t.list[i].e.rec.unit
+				un := t.list[i].e.share().unit
 				tw.Missed = append(tw.Missed, MissedUnit{UnitID: un.ID, Department: g.key.dept, Type: g.key.typ,
 					FINESS: un.FINESS, Establishment: un.Establishment, Name: un.Name})
 			}
