@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -120,8 +119,8 @@ func blocked(s *UnitState) error {
 	if s.closure == nil {
 		return nil
 	}
-	return FieldErrorf(EUnitClosed, "closure", "l'UO %s est en indisponibilité totale depuis le %s (%s) : saisie bloquée jusqu'à sa réouverture",
-		s.unit.ID, FormatParisDate(s.closure.Start), s.closure.Reason)
+	return FieldErrorf(EUnitClosed, "closure", "l'UO %s est en indisponibilité totale depuis %s (%s) : saisie bloquée jusqu'à sa réouverture",
+		s.unit.ID, FormatParis(s.closure.Start), s.closure.Reason)
 }
 
 // admitLater applies the rules that came after events were first recorded,
@@ -137,14 +136,3 @@ func admitLater(env *Envelope, every bool) error {
 	}
 	return nil
 }
-
-// FormatParisDate writes t as the screens do, in Europe/Paris when the zone
-// database is at hand ("09/08/2024 à 12:47").
-func FormatParisDate(t time.Time) string {
-	if paris != nil {
-		t = t.In(paris)
-	}
-	return fmt.Sprintf("%02d/%02d/%04d à %02d:%02d", t.Day(), t.Month(), t.Year(), t.Hour(), t.Minute())
-}
-
-var paris, _ = time.LoadLocation("Europe/Paris")

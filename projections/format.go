@@ -2,25 +2,13 @@ package projections
 
 import (
 	"time"
-	_ "time/tzdata" // Europe/Paris on machines without zoneinfo
+
+	"dispo/domain"
 )
 
 // paris is where the ROR's users read their clocks.
-var paris = mustLoadLocation("Europe/Paris")
-
-func mustLoadLocation(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic("projections: " + err.Error()) // cannot happen: time/tzdata is embedded
-	}
-	return loc
-}
+var paris = domain.Paris()
 
 // FormatParis formats t as the ROR shows it, in Europe/Paris local time:
 // "12:47 le 09/08/2024". The zero time ("never") is "".
-func FormatParis(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(paris).Format("15:04 le 02/01/2006")
-}
+func FormatParis(t time.Time) string { return domain.FormatParis(t) }
