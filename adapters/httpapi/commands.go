@@ -35,7 +35,8 @@ type commandResult struct {
 var idempotencyNamespace = uuid.MustParse("5b0c7d8e-3f1a-4c2b-9d6e-7a8b9c0d1e2f")
 
 // command wraps a write: login, decoding, If-Match, Idempotency-Key, the
-// ledger, and the answer with the unit's new revision as ETag.
+// ledger, and the answer: the unit as the read model renders it once it
+// reached the command's position, with the view's ETag (see viewTag).
 func (s *Server) command(fn commandFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := s.principal(w, r)
