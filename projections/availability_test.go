@@ -93,7 +93,7 @@ func TestDetailsChangeMovesUnit(t *testing.T) {
 	l.declare("b", 1, 8, 0)
 
 	m := l.a.Matrix()
-	if c := cell(t, m, "udm", "77"); c != (Cell{6, 18, 2}) {
+	if c := cell(t, m, "udm", "77"); c != (Cell{6, 18, 2, 0}) {
 		t.Fatalf("before the move, udm/77: got %+v", c)
 	}
 	moved := mkUnit("a", "75", "centre_lourd", "AP-HP")
@@ -104,19 +104,19 @@ func TestDetailsChangeMovesUnit(t *testing.T) {
 		code, dept string
 		want       Cell
 	}{
-		{"udm", "77", Cell{1, 8, 1}},
+		{"udm", "77", Cell{1, 8, 1, 0}},
 		{"udm", "75", Cell{}},
-		{"centre_lourd", "75", Cell{5, 10, 1}},
+		{"centre_lourd", "75", Cell{5, 10, 1, 0}},
 		{"centre_lourd", "77", Cell{}},
-		{"udm", "", Cell{1, 8, 1}},
-		{"", "75", Cell{5, 10, 1}},
-		{"", "", Cell{6, 18, 2}},
+		{"udm", "", Cell{1, 8, 1, 0}},
+		{"", "75", Cell{5, 10, 1, 0}},
+		{"", "", Cell{6, 18, 2, 0}},
 	} {
 		if got := cell(t, m, tc.code, tc.dept); got != tc.want {
 			t.Errorf("after the move, %s/%s: got %+v, want %+v", tc.code, tc.dept, got, tc.want)
 		}
 	}
-	if got := categoryCell(t, m, "dialyse", "77"); got != (Cell{1, 8, 1}) {
+	if got := categoryCell(t, m, "dialyse", "77"); got != (Cell{1, 8, 1, 0}) {
 		t.Errorf("after the move, dialyse/77: got %+v", got)
 	}
 	if v := l.view("a"); v.Unit != moved || v.Available != 5 {
@@ -182,12 +182,12 @@ func TestPool(t *testing.T) {
 			t.Errorf("%s: got %+v, want %+v", what, got, want)
 		}
 	}
-	check("udm/77 (a, c pooled; solo)", cell(t, m, "udm", "77"), Cell{3 + 2, 10 + 4 + 5, 3})
-	check("autodialyse/77 (b pooled)", cell(t, m, "autodialyse", "77"), Cell{3, 6, 1})
-	check("dialyse/77", categoryCell(t, m, "dialyse", "77"), Cell{3 + 2, 25, 4})
-	check("dialyse total", categoryCell(t, m, "dialyse", ""), Cell{5, 25, 4})
-	check("total/77", cell(t, m, "", "77"), Cell{5, 25, 4})
-	check("total", cell(t, m, "", ""), Cell{5, 25, 4})
+	check("udm/77 (a, c pooled; solo)", cell(t, m, "udm", "77"), Cell{3 + 2, 10 + 4 + 5, 3, 1})
+	check("autodialyse/77 (b pooled)", cell(t, m, "autodialyse", "77"), Cell{3, 6, 1, 1})
+	check("dialyse/77", categoryCell(t, m, "dialyse", "77"), Cell{3 + 2, 25, 4, 1})
+	check("dialyse total", categoryCell(t, m, "dialyse", ""), Cell{5, 25, 4, 1})
+	check("total/77", cell(t, m, "", "77"), Cell{5, 25, 4, 1})
+	check("total", cell(t, m, "", ""), Cell{5, 25, 4, 1})
 	if rows, _ := l.a.Detail("dialyse", "77"); !(rows[0].Pool != nil) || (rows[3].Pool != nil) || rows[3].ID != "solo" {
 		t.Errorf("detail pooled flags: got %+v", rows)
 	}
@@ -209,9 +209,9 @@ func TestPool(t *testing.T) {
 		t.Errorf("open member after another closed: got %d, want 1", v.Available)
 	}
 	m = l.a.Matrix()
-	check("autodialyse/77, only member closed", cell(t, m, "autodialyse", "77"), Cell{0, 6, 1})
-	check("udm/77 after b closed", cell(t, m, "udm", "77"), Cell{1 + 2, 19, 3})
-	check("total after b closed", cell(t, m, "", ""), Cell{3, 25, 4})
+	check("autodialyse/77, only member closed", cell(t, m, "autodialyse", "77"), Cell{0, 6, 1, 0})
+	check("udm/77 after b closed", cell(t, m, "udm", "77"), Cell{1 + 2, 19, 3, 1})
+	check("total after b closed", cell(t, m, "", ""), Cell{3, 25, 4, 1})
 
 	// Leaving: when the member whose declaration made the count leaves,
 	// the count falls back to the latest declaration of the others (a's 3).
@@ -250,14 +250,14 @@ func TestPoolAllMembersClosedCountsNothing(t *testing.T) {
 	l.declare("a", 4, 10, 0)
 	l.close("a", "travaux", true)
 	l.close("b", "travaux", true)
-	if c := cell(t, l.a.Matrix(), "", ""); c != (Cell{0, 10, 2}) {
+	if c := cell(t, l.a.Matrix(), "", ""); c != (Cell{0, 10, 2, 0}) {
 		t.Fatalf("pool with every member closed: got %+v, want {0 10 2}", c)
 	}
 	l.unitEvent("b", domain.UnitReopened{})
 	if v := l.view("b"); v.Available != 4 {
 		t.Fatalf("reopened member of a pool shows %d, want the pool's 4", v.Available)
 	}
-	if c := cell(t, l.a.Matrix(), "", ""); c != (Cell{4, 10, 2}) {
+	if c := cell(t, l.a.Matrix(), "", ""); c != (Cell{4, 10, 2, 1}) {
 		t.Fatalf("pool with one member reopened: got %+v, want {4 10 2}", c)
 	}
 }

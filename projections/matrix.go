@@ -32,6 +32,10 @@ type Cell struct {
 	Available int // pooled places counted once, see the package doc
 	Installed int
 	Units     int // units counted, closed ones included
+	// Pools counts the pools whose shared places Available includes
+	// (lits mutualisés sur plusieurs UO): a cell says its figure is partly
+	// a pool's.
+	Pools int
 }
 
 // MatrixRow is one row of the consultation matrix.
@@ -182,6 +186,7 @@ func (a *Availability) Matrix() Matrix {
 				if !slices.Contains(counted, i) {
 					counted = append(counted, i)
 					grid[i].Available += p.available
+					grid[i].Pools++
 				}
 			}
 		}

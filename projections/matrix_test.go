@@ -75,7 +75,7 @@ func randomDirectory(t *testing.T, seed uint64, pooled bool) *ledger {
 }
 
 func addCell(a, b Cell) Cell {
-	return Cell{a.Available + b.Available, a.Installed + b.Installed, a.Units + b.Units}
+	return Cell{a.Available + b.Available, a.Installed + b.Installed, a.Units + b.Units, a.Pools + b.Pools}
 }
 
 // sumsDiffer reports, for each total of m, whether it equals the sum of

@@ -293,6 +293,7 @@ func checkAgainstNaive(t *testing.T, envs []*domain.Envelope, a *Availability) {
 				if !pools[p] {
 					pools[p] = true
 					c.Available += poolCount(p)
+					c.Pools++
 				}
 			default:
 				c.Available += shown(u)

@@ -126,6 +126,7 @@ type cellBody struct {
 	Available int `json:"available"`
 	Installed int `json:"installed"`
 	Units     int `json:"units"`
+	Pools     int `json:"pools"` // pools whose shared places "available" counts, once each
 }
 
 type rowBody struct {

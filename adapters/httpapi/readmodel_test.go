@@ -71,6 +71,17 @@ func TestPooledUnitOneAnswer(t *testing.T) {
 	if r.status != http.StatusOK || num(t, unitOf(t, r), "available") != 7 {
 		t.Fatalf("If-Match with the old tag after a pool-mate's declaration: %d %s", r.status, r.body)
 	}
+	// The matrix cell says its figure holds a pool's places, counted once.
+	m := resp.do("GET", "/api/v1/matrix", nil, nil)
+	for _, row := range m.json["rows"].([]any) {
+		r := row.(map[string]any)
+		if r["code"] == "dialyse" {
+			cell := r["cells"].(map[string]any)["77"].(map[string]any)
+			if num(t, cell, "pools") != 1 {
+				t.Fatalf("dialyse/77 cell %v: want 1 pool", cell)
+			}
+		}
+	}
 	// The detail row is the same rendering.
 	d := resp.do("GET", "/api/v1/departments/77/rows?row=dialyse", nil, nil)
 	rows, _ := d.json["rows"].([]any)
