@@ -103,10 +103,10 @@ func (l *Live) Ready() bool { return l.Readiness() == nil }
 // read names its position) until an event is applied past it.
 func (l *Live) Readiness() error {
 	if p := l.broken.Load(); p != nil {
-		return fmt.Errorf("projections stopped at position %d: %w", l.pos.Load(), *p)
+		return fmt.Errorf("les projections sont arrêtées à la position %d : %w", l.pos.Load(), *p)
 	}
 	if !l.ready.Load() {
-		return fmt.Errorf("projections are catching up with the log: at position %d of %d", l.pos.Load(), l.target.Load())
+		return fmt.Errorf("les projections rattrapent le journal : position %d sur %d", l.pos.Load(), l.target.Load())
 	}
 	return nil
 }

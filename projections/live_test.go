@@ -471,7 +471,7 @@ func TestLiveReadinessFromItsFollower(t *testing.T) {
 	if err := live.Begin(3); err != nil {
 		t.Fatal(err)
 	}
-	if err := live.Readiness(); err == nil || !strings.Contains(err.Error(), "at position 1 of 3") {
+	if err := live.Readiness(); err == nil || !strings.Contains(err.Error(), "position 1 sur 3") {
 		t.Fatalf("readiness %v, want catching up at 1 of 3", err)
 	}
 	live.Apply(env(2))
@@ -480,7 +480,7 @@ func TestLiveReadinessFromItsFollower(t *testing.T) {
 		t.Fatalf("not ready at the head: %v", live.Readiness())
 	}
 	live.Fail(errors.New("connection reset"))
-	if err := live.Readiness(); err == nil || !strings.Contains(err.Error(), "stopped at position 3: connection reset") {
+	if err := live.Readiness(); err == nil || !strings.Contains(err.Error(), "arrêtées à la position 3 : connection reset") {
 		t.Fatalf("readiness %v after Fail", err)
 	}
 	live.Apply(env(4))

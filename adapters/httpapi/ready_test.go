@@ -28,8 +28,8 @@ func TestNotReadyRefusesCommandsAndQueries(t *testing.T) {
 		opts   envOptions
 		reason string
 	}{
-		{"catching up", envOptions{}, "catching up"},
-		{"damaged record", envOptions{follow: true, damaged: true}, "stopped at position"},
+		{"catching up", envOptions{}, "rattrapent le journal"},
+		{"damaged record", envOptions{follow: true, damaged: true}, "arrêtées à la position"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnvWith(t, tc.opts)
