@@ -110,3 +110,19 @@ func (a *Availability) Freshness(now time.Time) FreshnessReport {
 // overdue at now. Closed and retired units are not held to the obligation:
 // the caller leaves them out.
 func Overdue(last, now time.Time) bool { return last.IsZero() || age(last, now) >= OverdueAfter }
+
+// NextChange is the first instant after now at which what a unit last
+// declared at last shows changes with the clock alone — its band, or
+// whether it is overdue — so that an answer rendered at now holds until
+// then. Zero when it never changes (never declared, or overdue already).
+func NextChange(last, now time.Time) time.Time {
+	if last.IsZero() {
+		return time.Time{}
+	}
+	for _, limit := range append(bandLimits[:], OverdueAfter) {
+		if t := last.Add(limit); t.After(now) {
+			return t
+		}
+	}
+	return time.Time{}
+}

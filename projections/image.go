@@ -124,7 +124,7 @@ type TrendGroupImage struct {
 }
 
 // TrendWeekImage is a week's record (Span 1, with Groups) or a quiet run's
-// (Span > 1, with the Quiet totals held all along).
+// (Span >= 1, with the Quiet totals held all along).
 type TrendWeekImage struct {
 	N, Span    int64 // weeks N to N+Span-1
 	Start, End int64 // Unix ms
@@ -414,14 +414,14 @@ func restoreTrends(s *TrendsImage, a *Availability) (*Trends, error) {
 		last := i == len(s.Weeks)-1
 		switch {
 		case ws.Span < 1 || last && ws.Span != 1,
-			ws.Span == 1 && len(ws.Quiet) != 0 || ws.Span > 1 && len(ws.Groups) != 0,
+			len(ws.Quiet) != 0 && len(ws.Groups) != 0, ws.Span > 1 && len(ws.Groups) != 0,
 			i > 0 && s.Weeks[i-1].N+s.Weeks[i-1].Span != ws.N,
 			len(ws.Groups) > int(ng) || len(ws.Quiet) > int(ng) || len(ws.Units) > len(t.list),
 			last && len(ws.Groups) != int(ng):
 			return nil, badImage("trends: week record %d does not fit", i)
 		}
 		w := &trendWeek{n: ws.N, span: ws.Span, start: ws.Start, end: ws.End}
-		if ws.Span == 1 {
+		if len(ws.Quiet) == 0 { // a week's record; a quiet run of one week has Span 1 too
 			w.groups = make([]groupWeek, len(ws.Groups))
 		}
 		for j, gs := range ws.Groups {

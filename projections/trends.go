@@ -156,7 +156,7 @@ type unitWeek struct {
 // of a unit, whose totals and units did not change, are kept as one record
 // (a log that stops for a year, or a clock set far ahead, costs one week).
 type trendWeek struct {
-	n, span    int64         // weeks n to n+span-1 (see weekStart); span > 1 only for a quiet run
+	n, span    int64         // weeks n to n+span-1 (see weekStart); a quiet run may span 1 week
 	start, end int64         // of the week (of the run), Unix ms
 	groups     []groupWeek   // a week: what each group did
 	quiet      []groupTotals // a quiet run: each group's totals, held all along
@@ -846,9 +846,9 @@ func (t *Trends) groupWeekAt(id int32, n, upto int64) (groupWeek, bool) {
 	case n < cur.n:
 		w := t.record(n)
 		switch {
-		case w.span == 1 && int(id) < len(w.groups):
+		case w.quiet == nil && int(id) < len(w.groups):
 			return w.groups[id], true
-		case w.span > 1 && int(id) < len(w.quiet):
+		case w.quiet != nil && int(id) < len(w.quiet): // a quiet run, of one week or more
 			held(w.quiet[id], &gw, weekStart(n).UnixMilli(), weekStart(n+1).UnixMilli())
 			gw.end, gw.endCounted = w.quiet[id].avail, w.quiet[id].counted > 0
 			return gw, true

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The answer cache holds its budget whatever is put in it, and keeps one
@@ -22,18 +23,18 @@ func TestAnswerCacheBudget(t *testing.T) {
 		t.Fatalf("%d entries kept of 10 KiB in 1 MiB", n)
 	}
 	c.put("huge", rendered{pos: 7, body: make([]byte, 1<<19)})
-	if _, ok := c.get("huge", 7); ok {
+	if _, ok := c.get("huge", 7, time.Time{}); ok {
 		t.Fatal("an answer of half the budget was kept")
 	}
 	c.put("old", rendered{pos: 6, body: body})
-	if _, ok := c.get("old", 6); ok {
+	if _, ok := c.get("old", 6, time.Time{}); ok {
 		t.Fatal("an answer of an older position was kept")
 	}
 	c.put("new", rendered{pos: 8, body: body})
 	if n, _ := c.stats(); n != 1 {
 		t.Fatalf("%d entries after the position moved, want 1", n)
 	}
-	if _, ok := c.get("new", 9); ok {
+	if _, ok := c.get("new", 9, time.Time{}); ok {
 		t.Fatal("an entry answered for another position")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gorilla/mux"
 )
@@ -35,10 +36,10 @@ func newAnswerCache(budget int64) *answerCache {
 	return &answerCache{entries: map[string]*rendered{}, budget: budget}
 }
 
-func (c *answerCache) get(key string, pos uint64) (rendered, bool) {
+func (c *answerCache) get(key string, pos uint64, now time.Time) (rendered, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.entries[key]; ok && e.pos == pos {
+	if e, ok := c.entries[key]; ok && e.pos == pos && (e.until.IsZero() || now.Before(e.until)) {
 		return *e, true
 	}
 	return rendered{}, false

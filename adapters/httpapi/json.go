@@ -169,7 +169,20 @@ type detailBody struct {
 	Rows       []unitBody `json:"rows"`
 }
 
-func (detailBody) clockDependent() {}
+// validUntil: the rows' bands and overdue flags hold until the first of
+// them changes.
+func (b detailBody) validUntil(now time.Time) time.Time {
+	var until time.Time
+	for _, r := range b.Rows {
+		if r.LastDeclaredAt == nil {
+			continue
+		}
+		if t := projections.NextChange(*r.LastDeclaredAt, now); !t.IsZero() && (until.IsZero() || t.Before(until)) {
+			until = t
+		}
+	}
+	return until
+}
 
 func detailJSON(dept, row string, rows []projections.UnitView, now time.Time) detailBody {
 	b := detailBody{Department: dept, Row: row, Rows: make([]unitBody, len(rows))}

@@ -92,6 +92,7 @@ type rendered struct {
 	body         []byte
 	etag         string
 	lastModified time.Time
+	until        time.Time // when the clock alone changes it; zero: never
 }
 
 // render answers r from a, read-locked. An answer that depends only on the
@@ -101,7 +102,7 @@ type rendered struct {
 func (s *Server) render(r *http.Request, a *projections.Availability, now time.Time, fn queryFunc) (rendered, error) {
 	key := cacheKey(r)
 	pos := a.Position()
-	if c, ok := s.cache.get(key, pos); ok {
+	if c, ok := s.cache.get(key, pos, now); ok {
 		return c, nil
 	}
 	body, err := fn(r, a, now)
@@ -119,6 +120,10 @@ func (s *Server) render(r *http.Request, a *projections.Availability, now time.T
 		// against now.
 		out.etag = viewTag(b)
 		return out, nil
+	case expiring:
+		// Bands move with the clock: no validator, but the answer holds
+		// until the first of its rows changes band (or becomes overdue).
+		out.until = b.validUntil(now)
 	case clockDependent:
 		// Freshness bands move with the clock: no validator, no cache.
 		return out, nil
@@ -168,6 +173,10 @@ func match(header, tag string) bool {
 }
 
 type clockDependent interface{ clockDependent() }
+
+// expiring is an answer the clock changes at instants it can tell (zero:
+// the clock changes nothing of it); kept until then or the log moves.
+type expiring interface{ validUntil(now time.Time) time.Time }
 
 func (s *Server) getUnit(r *http.Request, a *projections.Availability, now time.Time) (any, error) {
 	id, err := pathUnit(r)

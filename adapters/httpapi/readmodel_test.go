@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"dispo/domain"
 )
@@ -279,3 +280,33 @@ func TestCorrectADeclaration(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// The detail is kept between requests, but only until the first of its
+// rows changes band with the clock: no write, and the band moves anyway.
+func TestDetailFollowsTheClock(t *testing.T) {
+	e := newEnv(t)
+	c := e.login(domain.RoleProfessionnel)
+	band := func() map[string]any {
+		d := c.do("GET", "/api/v1/departments/77/rows?row=dialyse", nil, nil)
+		bands := map[string]any{}
+		for _, row := range d.json["rows"].([]any) {
+			m := row.(map[string]any)
+			bands[m["unit_id"].(string)] = m["band"]
+		}
+		return bands
+	}
+	before := band()
+	if before["77-EG-04"] != "1h" {
+		t.Fatalf("77-EG-04 declared half an hour ago shows %v (%v)", before["77-EG-04"], before)
+	}
+	head := e.head()
+	e.clock.Add(20 * time.Minute) // 50 minutes old: still < 1 h
+	if again := band(); again["77-EG-04"] != "1h" {
+		t.Fatalf("20 minutes later: %v", again)
+	}
+	e.clock.Add(15 * time.Minute) // 65 minutes old
+	after := band()
+	if e.head() != head || after["77-EG-04"] != "3h" {
+		t.Fatalf("35 minutes later, no write: 77-EG-04 shows %v, want 3h", after["77-EG-04"])
+	}
+}
