@@ -914,3 +914,21 @@ func TestTrendsQuietRun(t *testing.T) {
 		t.Fatalf("%v allocations to fold a 7,000-year gap", allocs)
 	}
 }
+
+// A week without any event between two that have some is a quiet run of
+// one week: its figures are those held through it, and an image of the
+// fold holding it restores.
+func TestTrendsOneQuietWeek(t *testing.T) {
+	l := newTrendLog()
+	l.register(at(2025, 10, 6, 8), "u1", "77", "udm")
+	l.declare(at(2025, 10, 6, 9), "u1", 4, 10)  // 2025-W41
+	l.declare(at(2025, 10, 21, 9), "u1", 2, 10) // 2025-W43; W42 is quiet
+	tr := l.fold()
+	rep := weekly(t, tr, projections.TrendQuery{From: "2025-W42", To: "2025-W42", Now: at(2025, 10, 22, 0)})
+	if len(rep.Weeks) != 1 {
+		t.Fatalf("%d weeks", len(rep.Weeks))
+	}
+	if r := trendRow(t, rep.Weeks[0], "", ""); r.MeanAvailable != 4 || r.MeanInstalled != 10 {
+		t.Fatalf("quiet week 2025-W42: mean available %v installed %v, want 4 and 10 held all week", r.MeanAvailable, r.MeanInstalled)
+	}
+}
