@@ -20,6 +20,8 @@ import (
 	"dispo/cmd/dispo/app"
 	"dispo/domain"
 	"dispo/projections"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // loadLog returns a log of the default Île-de-France units holding events
@@ -34,9 +36,10 @@ func loadLog(b *testing.B, events int) string {
 	return path
 }
 
-// benchServer serves the log at path (a copy, so the writer's declarations
-// do not grow the cached file) with the constant ceiling handler beside the API.
-func benchServer(b *testing.B, path string) (url, token, unit string) {
+// serveCopy runs a Service over a copy of the log at path (so that the
+// benchmark's declarations do not grow the cached file), its metrics in reg
+// (nil: its own), ready, with an empty user store.
+func serveCopy(b *testing.B, path string, reg *prometheus.Registry) (*app.Service, *userfile.Store) {
 	dir := b.TempDir()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -55,7 +58,7 @@ func benchServer(b *testing.B, path string) (url, token, unit string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc, err := app.New(context.Background(), app.Config{Log: log, Users: users, DataDir: dir})
+	svc, err := app.New(context.Background(), app.Config{Log: log, Users: users, DataDir: dir, Registry: reg})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -63,12 +66,18 @@ func benchServer(b *testing.B, path string) (url, token, unit string) {
 	if err := svc.Run(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	live := svc.Live()
-	for !live.Ready() {
+	for !svc.Live().Ready() {
 		time.Sleep(time.Millisecond)
 	}
+	return svc, users
+}
+
+// benchServer serves the log at path (a copy, so the writer's declarations
+// do not grow the cached file) with the constant ceiling handler beside the API.
+func benchServer(b *testing.B, path string) (url, token, unit string) {
+	svc, users := serveCopy(b, path, nil)
 	var finess string
-	live.View(func(a *projections.Availability) {
+	svc.Live().View(func(a *projections.Availability) {
 		for _, u := range a.Units() {
 			if u.Department == "77" && u.Closure == nil && u.Pool == nil {
 				finess, unit = u.FINESS, u.ID
@@ -79,7 +88,8 @@ func benchServer(b *testing.B, path string) (url, token, unit string) {
 	if err := users.Add(userfile.User{ID: "resp", Role: domain.RoleResponsable, Establishments: []string{finess}}, "a long enough password"); err != nil {
 		b.Fatal(err)
 	}
-	if token, err = users.NewToken("resp"); err != nil {
+	token, err := users.NewToken("resp")
+	if err != nil {
 		b.Fatal(err)
 	}
 	mux := http.NewServeMux()
@@ -102,6 +112,17 @@ type loadResult struct {
 // load sends GET path from clients goroutines over keep-alive connections
 // for d (bounded: at most 1,000,000 requests), only to the loopback server.
 func load(b *testing.B, url, token, path string, clients int, d time.Duration) loadResult {
+	return drive(clients, d, func(int, int) *http.Request {
+		req, _ := http.NewRequest("GET", url+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		return req
+	})
+}
+
+// drive sends the requests next makes (client i's n-th) from clients
+// goroutines over keep-alive connections for d, at most 1,000,000 in all,
+// and measures them; any answer but 200 counts as an error.
+func drive(clients int, d time.Duration, next func(i, n int) *http.Request) loadResult {
 	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
@@ -115,8 +136,7 @@ func load(b *testing.B, url, token, path string, clients int, d time.Duration) l
 		go func() {
 			defer wg.Done()
 			for n := 0; n < maxRequests/clients && time.Now().Before(stop); n++ {
-				req, _ := http.NewRequest("GET", url+path, nil)
-				req.Header.Set("Authorization", "Bearer "+token)
+				req := next(i, n)
 				t0 := time.Now()
 				res, err := c.Do(req)
 				if err == nil {

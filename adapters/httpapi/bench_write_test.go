@@ -1,22 +1,16 @@
 package httpapi_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"dispo/adapters/boltlog"
 	"dispo/adapters/userfile"
-	"dispo/cmd/dispo/app"
 	"dispo/domain"
 	"dispo/projections"
 
@@ -28,36 +22,8 @@ import (
 // habilitated for every open, unpooled unit, and the registry its metrics
 // land in. The ceiling answers any POST with a constant body.
 func writeServer(b *testing.B, path string) (url, token string, units []string, reg *prometheus.Registry) {
-	dir := b.TempDir()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	copyPath := filepath.Join(dir, "events.db")
-	if err := os.WriteFile(copyPath, data, 0o600); err != nil {
-		b.Fatal(err)
-	}
-	log, err := boltlog.Open(copyPath, boltlog.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { log.Close() })
-	users, err := userfile.Open(filepath.Join(dir, "users.json"), userfile.Options{Params: userfile.CheapParams})
-	if err != nil {
-		b.Fatal(err)
-	}
 	reg = prometheus.NewRegistry()
-	svc, err := app.New(context.Background(), app.Config{Log: log, Users: users, DataDir: dir, Registry: reg})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { svc.Close() })
-	if err := svc.Run(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	for !svc.Live().Ready() {
-		time.Sleep(time.Millisecond)
-	}
+	svc, users := serveCopy(b, path, reg)
 	var finess []string
 	svc.Live().View(func(a *projections.Availability) {
 		for _, u := range a.Units() {
@@ -72,7 +38,8 @@ func writeServer(b *testing.B, path string) (url, token string, units []string, 
 	if err := users.Add(userfile.User{ID: "resp", Role: domain.RoleResponsable, Establishments: finess}, "a long enough password"); err != nil {
 		b.Fatal(err)
 	}
-	if token, err = users.NewToken("resp"); err != nil {
+	token, err := users.NewToken("resp")
+	if err != nil {
 		b.Fatal(err)
 	}
 	mux := http.NewServeMux()
@@ -88,45 +55,14 @@ func writeServer(b *testing.B, path string) (url, token string, units []string, 
 }
 
 // post runs clients that each POST declarations to their own unit for d.
-func post(b *testing.B, url, token string, units []string, clients int, d time.Duration, pathOf func(unit string) string) loadResult {
-	deadline := time.Now().Add(d)
-	lat := make([][]time.Duration, clients)
-	var errs sync.Map
-	var wg sync.WaitGroup
-	for i := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
-			unit := units[i%len(units)]
-			for n := 0; time.Now().Before(deadline); n++ {
-				req, _ := http.NewRequest("POST", url+pathOf(unit),
-					strings.NewReader(fmt.Sprintf(`{"available":%d,"installed":10,"closed_places":0}`, n%5)))
-				req.Header.Set("Authorization", "Bearer "+token)
-				req.Header.Set("Content-Type", "application/json")
-				t0 := time.Now()
-				res, err := c.Do(req)
-				if err == nil {
-					io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-				}
-				lat[i] = append(lat[i], time.Since(t0))
-				if err != nil || res.StatusCode != 200 {
-					errs.Store(i, true)
-				}
-			}
-		}()
-	}
-	start := time.Now()
-	wg.Wait()
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	r := loadResult{rate: float64(len(all)) / time.Since(start).Seconds()}
-	if len(all) > 0 {
-		r.p50, r.p99 = all[len(all)/2], all[len(all)*99/100]
-	}
-	errs.Range(func(any, any) bool { r.errors++; return true })
-	return r
+func post(url, token string, units []string, clients int, d time.Duration, pathOf func(unit string) string) loadResult {
+	return drive(clients, d, func(i, n int) *http.Request {
+		req, _ := http.NewRequest("POST", url+pathOf(units[i%len(units)]),
+			strings.NewReader(fmt.Sprintf(`{"available":%d,"installed":10,"closed_places":0}`, n%5)))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		return req
+	})
 }
 
 // viewWait reads the count and sum of dispo_command_view_wait_seconds.
@@ -160,12 +96,12 @@ func BenchmarkHTTPDeclarations(b *testing.B) {
 				if target == "ceiling" {
 					pathOf = func(u string) string { return "/ceiling/" + u }
 				}
-				post(b, url, token, units, clients, 300*time.Millisecond, pathOf) // warm up
+				post(url, token, units, clients, 300*time.Millisecond, pathOf) // warm up
 				n0, s0 := viewWait(b, reg)
 				b.ResetTimer()
 				var r loadResult
 				for i := 0; i < b.N; i++ {
-					r = post(b, url, token, units, clients, 3*time.Second, pathOf)
+					r = post(url, token, units, clients, 3*time.Second, pathOf)
 				}
 				b.StopTimer()
 				if r.errors > 0 {
