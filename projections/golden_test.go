@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,23 +19,11 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the curr
 
 func readFixture(t *testing.T, name string) []domain.Envelope {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "eventlog-fixtures", name))
+	evs, err := jsonl.ReadFile(filepath.Join("..", "eventlog-fixtures", name))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", name, err)
 	}
-	defer f.Close()
-	var evs []domain.Envelope
-	r := jsonl.NewReader(f)
-	for {
-		env, err := r.Next()
-		if err == io.EOF {
-			return evs
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		evs = append(evs, env)
-	}
+	return evs
 }
 
 // render writes every view of a fold, as people would read them.

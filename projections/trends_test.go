@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"iter"
 	"math"
 	"os"
@@ -834,22 +833,9 @@ func BenchmarkTrendsWeekly1M(b *testing.B) {
 // events) into a fresh Trends, beside a fresh Availability: what the trends
 // cost a replay (Live folds both through one Trends).
 func BenchmarkTrendsFold(b *testing.B) {
-	f, err := os.Open("../eventlog-fixtures/idf-dialyse.jsonl")
+	evs, err := jsonl.ReadFile("../eventlog-fixtures/idf-dialyse.jsonl")
 	if err != nil {
 		b.Fatal(err)
-	}
-	defer f.Close()
-	var evs []domain.Envelope
-	r := jsonl.NewReader(f)
-	for {
-		env, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		evs = append(evs, env)
 	}
 	b.Run("trends", func(b *testing.B) {
 		b.ReportAllocs()

@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"bytes"
 	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,21 +28,13 @@ func paris(y int, m time.Month, d int) time.Time {
 // The fixture's Paris (75) weeks as CSV, its pool included, against the
 // golden file French spreadsheets were checked with.
 func TestTrendsCSVGolden(t *testing.T) {
-	f, err := os.Open(filepath.Join("..", "..", "eventlog-fixtures", "idf-dialyse.jsonl"))
+	evs, err := jsonl.ReadFile(filepath.Join("..", "..", "eventlog-fixtures", "idf-dialyse.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	tr := projections.NewTrends()
-	for r := jsonl.NewReader(f); ; {
-		env, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr.Apply(&env)
+	for i := range evs {
+		tr.Apply(&evs[i])
 	}
 	rep, err := tr.Weekly(projections.TrendQuery{From: "2025-W41", To: "2025-W42", Department: "75", Now: paris(2026, 3, 30)})
 	if err != nil {

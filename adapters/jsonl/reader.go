@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"dispo/domain"
 )
@@ -87,4 +88,25 @@ func (r *Reader) fail(err error) error {
 
 func tooLong() error {
 	return domain.Errorf(domain.EInvalid, "jsonl: line longer than %d bytes", MaxLineSize)
+}
+
+// ReadFile reads every envelope of the file at path, in order: a fixture,
+// an export. The first line that does not decode stops it (a *LineError).
+func ReadFile(path string) ([]domain.Envelope, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var evs []domain.Envelope
+	for r := NewReader(f); ; {
+		env, err := r.Next()
+		if err == io.EOF {
+			return evs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, env)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -186,5 +188,28 @@ func TestReaderIOError(t *testing.T) {
 	}
 	if _, err := r.Next(); !errors.Is(err, boom) {
 		t.Fatalf("Next = %v, want the reader's error", err)
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	path := filepath.Join("..", "..", "eventlog-fixtures", "seed-77.jsonl")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := jsonl.ReadFile(path)
+	if lines := bytes.Count(raw, []byte("\n")); err != nil || len(evs) != lines || evs[0].Type() != domain.TypeUnitRegistered {
+		t.Fatalf("ReadFile(seed-77): %d events of %d lines, %v", len(evs), lines, err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	if err := os.WriteFile(bad, []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var le *jsonl.LineError
+	if _, err := jsonl.ReadFile(bad); !errors.As(err, &le) || le.Line != 1 {
+		t.Fatalf("ReadFile of a bad line: %v, want a *LineError on line 1", err)
+	}
+	if _, err := jsonl.ReadFile(filepath.Join(t.TempDir(), "none.jsonl")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("ReadFile of no file: %v", err)
 	}
 }

@@ -20,23 +20,11 @@ import (
 
 func readFixture(t *testing.T, name string) []domain.Envelope {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "..", "eventlog-fixtures", name))
+	evs, err := jsonl.ReadFile(filepath.Join("..", "..", "..", "eventlog-fixtures", name))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", name, err)
 	}
-	defer f.Close()
-	var evs []domain.Envelope
-	r := jsonl.NewReader(f)
-	for {
-		env, err := r.Next()
-		if err == io.EOF {
-			return evs
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		evs = append(evs, env)
-	}
+	return evs
 }
 
 // foldedLive is a Live that applied envs.
