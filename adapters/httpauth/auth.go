@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
 	"runtime"
 	"strings"
@@ -35,7 +36,13 @@ var _ Users = (*userfile.Store)(nil)
 const (
 	CookieName = "dispo_session"
 	CSRFHeader = "X-CSRF-Token"
+	// CSRFField carries the token in a form (application/x-www-form-urlencoded)
+	// posted by the web pages, which cannot set headers without a script.
+	CSRFField = "csrf_token"
 )
+
+// MaxFormSize bounds a form's body: the pages' forms hold a few fields.
+const MaxFormSize = 64 << 10
 
 // Config configures an Auth. Only Users is required.
 type Config struct {
@@ -54,8 +61,9 @@ type Config struct {
 	// that sets them, else any client can pick its address.
 	TrustProxy bool
 	// LoginPath is where LoginHandler is mounted, default "/api/v1/session":
-	// POST there needs no CSRF token.
-	LoginPath string
+	// POST there needs no CSRF token. FormLoginPath, if set, is the web
+	// page's login form (which guards itself against cross-site posts).
+	LoginPath, FormLoginPath string
 
 	// Throttling of failed logins: see the package documentation.
 	MaxFailuresPerIdentifier int           // free failures per identifier (and per device); default 5
@@ -245,8 +253,12 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if !safeMethod(r.Method) && !(r.Method == http.MethodPost && r.URL.Path == a.cfg.LoginPath) {
+		if !safeMethod(r.Method) && !a.loginPost(r) {
 			got := r.Header.Get(CSRFHeader)
+			if got == "" && isForm(r) {
+				r.Body = http.MaxBytesReader(w, r.Body, MaxFormSize)
+				got = r.PostFormValue(CSRFField) // a body too large reads as no token
+			}
 			if got == "" {
 				a.cfg.Problem(w, r, http.StatusForbidden, domain.EForbidden, CSRFHeader,
 					"en-tête "+CSRFHeader+" manquant : une requête authentifiée par le cookie de session doit renvoyer le jeton CSRF de la session (donné à la connexion et par GET /api/v1/session)")
@@ -291,6 +303,17 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 		ctx := context.WithValue(WithPrincipal(r.Context(), p), sessionKey{}, s)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// loginPost reports whether r posts a login, which needs no CSRF token.
+func (a *Auth) loginPost(r *http.Request) bool {
+	return r.Method == http.MethodPost && (r.URL.Path == a.cfg.LoginPath || a.cfg.FormLoginPath != "" && r.URL.Path == a.cfg.FormLoginPath)
+}
+
+// isForm reports whether r's body is a urlencoded form.
+func isForm(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/x-www-form-urlencoded"
 }
 
 // Require answers 401 to a request Middleware found no principal for, and

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -96,6 +97,9 @@ func newFixture(t *testing.T, tls bool, mod func(*httpauth.Config)) *fixture {
 	api.Handle("/echo", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := httpauth.PrincipalFrom(r.Context())
 		fmt.Fprintf(w, "%s %s %s", r.Method, p.UserID, strings.Join(p.Establishments, ","))
+		if v := r.PostFormValue("figure"); v != "" {
+			fmt.Fprintf(w, " figure=%s", v) // the form is still readable past the middleware
+		}
 	})))
 	if tls {
 		f.srv = httptest.NewTLSServer(r)
@@ -333,6 +337,7 @@ func TestMalformedLogins(t *testing.T) {
 }
 
 func TestCSRF(t *testing.T) {
+	const form = "application/x-www-form-urlencoded"
 	f := newFixture(t, false, nil)
 	cookie, csrf := f.mustLogin("alice")
 	tok, err := f.store.NewToken("bob")
@@ -352,6 +357,15 @@ func TestCSRF(t *testing.T) {
 		{"cookie DELETE with another session's id", req{method: "DELETE", cookie: cookie, csrf: cookie}, 403, "erroné"},
 		{"cookie PATCH with the token", req{method: "PATCH", cookie: cookie, csrf: csrf}, 200, "PATCH alice"},
 		{"cookie POST with the token", req{method: "POST", cookie: cookie, csrf: csrf}, 200, "POST alice"},
+		{"form POST with the token in its field", req{method: "POST", cookie: cookie, contentType: form,
+			body: "figure=3&" + httpauth.CSRFField + "=" + url.QueryEscape(csrf)}, 200, "POST alice 770110054 figure=3"},
+		{"form POST without the field", req{method: "POST", cookie: cookie, contentType: form, body: "figure=3"}, 403, "X-CSRF-Token manquant"},
+		{"form POST with a wrong field", req{method: "POST", cookie: cookie, contentType: form,
+			body: httpauth.CSRFField + "=" + url.QueryEscape(csrf[:42]+"x")}, 403, "erroné"},
+		{"form POST too large to read the token", req{method: "POST", cookie: cookie, contentType: form,
+			body: "figure=" + strings.Repeat("9", httpauth.MaxFormSize) + "&" + httpauth.CSRFField + "=" + url.QueryEscape(csrf)}, 403, "manquant"},
+		{"JSON body carrying the field is not a form", req{method: "POST", cookie: cookie,
+			body: `{"` + httpauth.CSRFField + `":"` + csrf + `"}`}, 403, "manquant"},
 		{"bearer POST without token", req{method: "POST", bearer: tok}, 200, "POST bob"},
 		{"bearer wins over the cookie", req{method: "POST", bearer: tok, cookie: cookie}, 200, "POST bob"},
 		{"nothing", req{method: "GET"}, 401, "identifiez-vous"},

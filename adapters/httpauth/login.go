@@ -62,66 +62,112 @@ func (a *Auth) LoginHandler() http.Handler {
 		if !a.decode(w, r, &req) {
 			return
 		}
+		p, s, err := a.login(w, r, req.Identifier, req.Password)
+		var le *LoginError
 		switch {
-		case req.Identifier == "":
-			a.cfg.Problem(w, r, http.StatusBadRequest, domain.EInvalid, "identifier", "l'identifiant est obligatoire")
-			return
-		case req.Password == "":
-			a.cfg.Problem(w, r, http.StatusBadRequest, domain.EInvalid, "password", "le mot de passe est obligatoire")
-			return
-		}
-		at := a.cfg.Now()
-		try := attempt{addr: a.clientAddr(r)}
-		if userfile.ValidID(req.Identifier) { // others cannot exist: limited per address only
-			try.id = req.Identifier
-			_, err := a.cfg.Users.Principal(req.Identifier)
-			try.known = domain.ErrorCode(err) != domain.ENotFound
-			try.device = a.device(r, try.id, at)
-		}
-		if wait := a.throttle.begin(try, at); wait > 0 {
-			secs := int((wait + time.Second - 1) / time.Second)
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			a.cfg.Problem(w, r, http.StatusTooManyRequests, CodeLoginThrottled, "identifier",
-				"trop d'échecs de connexion pour cet identifiant ou depuis cette adresse : réessayez dans "+frenchDuration(secs))
-			return
-		}
-		select {
-		case a.logins <- struct{}{}:
-		case <-r.Context().Done():
-			a.throttle.cancel(try)
-			return
-		}
-		// The stamp is read before the verification: should the password
-		// change in between, the session holds the older stamp and ends at
-		// once, never the other way round.
-		stamp, err := a.stamp(req.Identifier)
-		var p domain.Principal
-		if err == nil {
-			p, err = a.cfg.Users.Authenticate(req.Identifier, req.Password)
-		}
-		<-a.logins
-		switch {
-		case errors.Is(err, userfile.ErrBadCredentials):
-			if a.cfg.OnLoginFailure != nil {
-				a.cfg.OnLoginFailure()
+		case errors.As(err, &le):
+			if le.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int(le.RetryAfter/time.Second)))
 			}
-			a.unauthorized(w, r, "", "identifiant ou mot de passe incorrect")
+			if le.Status == http.StatusUnauthorized {
+				a.unauthorized(w, r, le.Field, le.Detail)
+				return
+			}
+			a.cfg.Problem(w, r, le.Status, le.Code, le.Field, le.Detail)
 			return
 		case err != nil:
-			a.throttle.cancel(try)
 			a.internal(w, r, err)
 			return
 		}
-		a.throttle.succeeded(try)
-		if c, err := r.Cookie(CookieName); err == nil {
-			a.sessions.remove(c.Value)
-		}
-		now := a.cfg.Now()
-		cookie, s := a.sessions.create(p.UserID, stamp, now)
-		http.SetCookie(w, a.cookie(r, cookie))
-		a.setDeviceCookie(w, r, p.UserID, now)
 		writeJSON(w, http.StatusCreated, view(p, s, true))
 	})
+}
+
+// The fields a LoginError names (the JSON login's keys; a form maps them
+// to its own).
+const (
+	FieldIdentifier = "identifier"
+	FieldPassword   = "password"
+)
+
+// LoginError is a login refused: bad credentials, a throttled attempt or a
+// missing field. Its Detail is in French, for the person.
+type LoginError struct {
+	Status     int    // the HTTP status the API answers it with
+	Code       string // the API's problem code
+	Field      string // FieldIdentifier, FieldPassword or ""
+	Detail     string
+	RetryAfter time.Duration // a throttled attempt: how long to wait, whole seconds
+}
+
+func (e *LoginError) Error() string { return e.Detail }
+
+// Login checks identifier and password under the throttle and, if they
+// are right, opens a session: its cookie and a device cookie are set on w,
+// and a session cookie r carried ends. The JSON login and the web form both
+// come here, so that they share the sessions and the throttle. A refusal is
+// a *LoginError; any other error is internal (the user store cannot be
+// read) and the client should only be told "erreur interne".
+func (a *Auth) Login(w http.ResponseWriter, r *http.Request, identifier, password string) (domain.Principal, error) {
+	p, _, err := a.login(w, r, identifier, password)
+	return p, err
+}
+
+func (a *Auth) login(w http.ResponseWriter, r *http.Request, identifier, password string) (domain.Principal, session, error) {
+	switch {
+	case identifier == "":
+		return domain.Principal{}, session{}, &LoginError{Status: http.StatusBadRequest, Code: domain.EInvalid, Field: FieldIdentifier, Detail: "l'identifiant est obligatoire"}
+	case password == "":
+		return domain.Principal{}, session{}, &LoginError{Status: http.StatusBadRequest, Code: domain.EInvalid, Field: FieldPassword, Detail: "le mot de passe est obligatoire"}
+	}
+	at := a.cfg.Now()
+	try := attempt{addr: a.clientAddr(r)}
+	if userfile.ValidID(identifier) { // others cannot exist: limited per address only
+		try.id = identifier
+		_, err := a.cfg.Users.Principal(identifier)
+		try.known = domain.ErrorCode(err) != domain.ENotFound
+		try.device = a.device(r, try.id, at)
+	}
+	if wait := a.throttle.begin(try, at); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		return domain.Principal{}, session{}, &LoginError{Status: http.StatusTooManyRequests, Code: CodeLoginThrottled, Field: FieldIdentifier,
+			Detail:     "trop d'échecs de connexion pour cet identifiant ou depuis cette adresse : réessayez dans " + frenchDuration(secs),
+			RetryAfter: time.Duration(secs) * time.Second}
+	}
+	select {
+	case a.logins <- struct{}{}:
+	case <-r.Context().Done():
+		a.throttle.cancel(try)
+		return domain.Principal{}, session{}, r.Context().Err()
+	}
+	// The stamp is read before the verification: should the password
+	// change in between, the session holds the older stamp and ends at
+	// once, never the other way round.
+	stamp, err := a.stamp(identifier)
+	var p domain.Principal
+	if err == nil {
+		p, err = a.cfg.Users.Authenticate(identifier, password)
+	}
+	<-a.logins
+	switch {
+	case errors.Is(err, userfile.ErrBadCredentials):
+		if a.cfg.OnLoginFailure != nil {
+			a.cfg.OnLoginFailure()
+		}
+		return domain.Principal{}, session{}, &LoginError{Status: http.StatusUnauthorized, Code: "unauthorized", Detail: "identifiant ou mot de passe incorrect"}
+	case err != nil:
+		a.throttle.cancel(try)
+		return domain.Principal{}, session{}, err
+	}
+	a.throttle.succeeded(try)
+	if c, err := r.Cookie(CookieName); err == nil {
+		a.sessions.remove(c.Value)
+	}
+	now := a.cfg.Now()
+	cookie, s := a.sessions.create(p.UserID, stamp, now)
+	http.SetCookie(w, a.cookie(r, cookie))
+	a.setDeviceCookie(w, r, p.UserID, now)
+	return p, s, nil
 }
 
 // stamp returns the credential stamp of id if the store keeps them; an
@@ -166,15 +212,28 @@ func (a *Auth) MeHandler() http.Handler {
 // bearer token there is nothing to end: 204 too. 401 without credentials.
 func (a *Auth) LogoutHandler() http.Handler {
 	return a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := sessionFrom(r.Context()); ok {
-			if c, err := r.Cookie(CookieName); err == nil {
-				a.sessions.remove(c.Value)
-			}
-			a.clearCookie(w, r)
-		}
+		a.Logout(w, r)
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)
 	}))
+}
+
+// Logout ends the session r was authenticated by, if any, and clears its
+// cookie. The JSON logout and the web page's both come here.
+func (a *Auth) Logout(w http.ResponseWriter, r *http.Request) {
+	if _, ok := sessionFrom(r.Context()); ok {
+		if c, err := r.Cookie(CookieName); err == nil {
+			a.sessions.remove(c.Value)
+		}
+		a.clearCookie(w, r)
+	}
+}
+
+// CSRFToken is the CSRF token of the session r was authenticated by ("" for
+// a bearer token or no login): the pages put it in their forms.
+func CSRFToken(r *http.Request) string {
+	s, _ := sessionFrom(r.Context())
+	return s.csrf
 }
 
 // decode reads a JSON body into v strictly, or answers the problem and
