@@ -35,6 +35,7 @@ type serveConfig struct {
 	metricsAddr        string // "": no metrics listener
 	eventstore         string // EventStoreDB connection string; empty: the embedded log
 	demo               bool
+	support            string
 	shutdown           time.Duration
 	logJSON            bool
 	secure, trustProxy bool
@@ -47,7 +48,8 @@ type serveConfig struct {
 
 func runServe(ctx context.Context, env *Env, args []string) error {
 	fs := env.flags("serve", "[flags]",
-		"Serves the JSON API (/api/v1), /healthz and /readyz on the embedded event log, and the\n"+
+		"Serves the web pages (in French: /connexion, /disponibilites/consultation, Mise à jour...),\n"+
+			"the JSON API (/api/v1), /healthz and /readyz on the embedded event log, and the\n"+
 			"Prometheus metrics on a listener of their own (--metrics-addr), off the public address:\n"+
 			"they tell per-department freshness and login failures. Admin commands (dispo users\n"+
 			"logout, unlock, passwd, role) reach it through the unix socket DATA/admin.sock.\n"+
@@ -66,6 +68,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&c.secure, "secure-cookies", envBool(env, "DISPO_SECURE_COOKIES"), "mark session cookies Secure even on plain HTTP: set it when a proxy terminates TLS (env DISPO_SECURE_COOKIES)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy", envBool(env, "DISPO_TRUST_PROXY"), "take the client address from X-Forwarded-For and honour X-Forwarded-Proto; only behind a proxy that sets them (env DISPO_TRUST_PROXY)")
 	fs.DurationVar(&c.sealEvery, "seal-every", time.Hour, "append a seal of every stream's head this often when the log moved (0: only on demand, POST /api/v1/seal)")
+	fs.StringVar(&c.support, "support", envOr(env, "DISPO_SUPPORT", ""), "support contact the login page gives for a lost identifier or password, e.g. \"support ROR-IF, 01 23 45 67 89, support@example.org\" (env DISPO_SUPPORT)")
 	fs.BoolVar(&c.logJSON, "log-json", envBool(env, "DISPO_LOG_JSON"), "log in JSON rather than text (env DISPO_LOG_JSON)")
 	if err := env.parseArgs(fs, args, 0); err != nil {
 		return err
@@ -117,7 +120,7 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	svc, err := app.New(ctx, app.Config{Log: log, Users: users, DataDir: c.data, Now: env.Now, Logger: logger, Registry: reg,
-		SealEvery: c.sealEvery, SecureCookies: c.secure, TrustProxy: c.trustProxy})
+		SealEvery: c.sealEvery, Support: c.support, SecureCookies: c.secure, TrustProxy: c.trustProxy})
 	if err != nil {
 		return err
 	}
@@ -164,7 +167,7 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 			c.metricsReady <- mln.Addr().String()
 		}
 	}
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(handler, slog.LevelWarn)}
 	url := "http://" + ln.Addr().String()
 	head, _ := log.Head(ctx)
@@ -172,8 +175,8 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 	if c.eventstore != "" {
 		where = "EventStoreDB " + c.eventstore
 	}
-	fmt.Fprintf(env.Stdout, "dispo is serving %s on %s\n  open %s/api/v1/matrix (log in first: POST %s/api/v1/session)\n  health %s/healthz, readiness %s/readyz, metrics %s\n",
-		where, url, url, url, url, url, metricsURL)
+	fmt.Fprintf(env.Stdout, "dispo is serving %s on %s\n  open %s/ in a browser and log in with an account above (the pages are in French)\n  JSON API %s/api/v1 (log in first: POST %s/api/v1/session)\n  health %s/healthz, readiness %s/readyz, metrics %s\n",
+		where, url, url, url, url, url, url, metricsURL)
 	logger.Info("serving", "addr", ln.Addr().String(), "log", where, "head", head, "users", c.users)
 	if c.ready != nil {
 		c.ready <- ln.Addr().String()

@@ -16,11 +16,13 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"dispo/adapters/httpapi"
 	"dispo/adapters/httpauth"
+	"dispo/adapters/web"
 	"dispo/domain"
 	"dispo/projections"
 
@@ -62,6 +64,8 @@ type Config struct {
 	// MaxWait bounds how long ?min_position= waits for the projections;
 	// 0: the API's default.
 	MaxWait time.Duration
+	// Support is the contact the login page gives for a lost password.
+	Support string
 }
 
 // Backuper is a log that writes a consistent copy of itself while it runs:
@@ -86,6 +90,8 @@ type Service struct {
 	log      *slog.Logger
 	live     *projections.Live
 	api      *httpapi.Server
+	pages    *web.Server
+	handler  http.Handler // the API and the pages
 	admin    *http.ServeMux
 	sealer   Sealer // nil: the log cannot seal
 	snapPath string
@@ -132,8 +138,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		Now:            cfg.Now,
 		Secure:         cfg.SecureCookies,
 		TrustProxy:     cfg.TrustProxy,
+		FormLoginPath:  web.LoginPath,
 		LogError:       func(r *http.Request, err error) { s.log.Error("authentication", "path", r.URL.Path, "err", err) },
-		Problem:        httpapi.WriteProblem,
+		Problem:        s.problem,
 		OnLoginFailure: loginFailures.Inc,
 	})
 	s.admin = http.NewServeMux()
@@ -147,8 +154,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if sl, ok := cfg.Log.(Sealer); ok {
 		s.sealer, seal = sl, sl.Seal
 	}
+	// One ledger for both doors: its cache of units and their locks are
+	// what serialises the commands on a unit.
+	ledger := domain.NewLedger(httpapi.InstrumentLog(cfg.Log, cfg.Registry), cfg.Now, newEventID)
 	s.api = httpapi.New(httpapi.Config{
-		Ledger:        domain.NewLedger(httpapi.InstrumentLog(cfg.Log, cfg.Registry), cfg.Now, newEventID),
+		Ledger:        ledger,
 		Live:          s.live,
 		Log:           cfg.Log,
 		Streams:       cfg.Log,
@@ -162,8 +172,39 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		Backup:        backup,
 		Seal:          seal,
 	})
+	s.pages = web.New(web.Config{Ledger: ledger, Live: s.live, Streams: cfg.Log, Auth: auth, Now: cfg.Now, Logger: s.log,
+		Support: cfg.Support, MaxWait: cfg.MaxWait})
+	mux := http.NewServeMux()
+	mux.Handle("/api/", s.api)
+	mux.Handle("/healthz", s.api)
+	mux.Handle("/readyz", s.api)
+	mux.Handle("/", s.pages)
+	s.handler = mux
 	return s, nil
 }
+
+// isAPI reports whether r is for the JSON API (or the probes), which answer
+// problems; the rest are pages, which answer HTML.
+func isAPI(r *http.Request) bool {
+	p := r.URL.Path
+	return p == "/api" || strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/readyz"
+}
+
+// problem writes the login machinery's refusals: problem+json for the API,
+// a French page for the pages.
+func (s *Service) problem(w http.ResponseWriter, r *http.Request, status int, code, field, detail string) {
+	if isAPI(r) {
+		httpapi.WriteProblem(w, r, status, code, field, detail)
+		return
+	}
+	s.pages.WriteProblem(w, r, status, code, field, detail)
+}
+
+// Handler serves the JSON API, the probes and the web pages.
+func (s *Service) Handler() http.Handler { return s.handler }
+
+// Pages is the web front.
+func (s *Service) Pages() *web.Server { return s.pages }
 
 func newEventID() domain.EventID { return domain.EventID(uuid.Must(uuid.NewV7())) }
 
