@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,6 +93,7 @@ func serveSeed(t *testing.T) *served {
 		{"resp-eg", "responsable", "770110054"},
 		{"resp-eg-2", "responsable", "770110054"},
 		{"clinicien", "professionnel", ""},
+		{"auditeur", "auditor", ""},
 	} {
 		pw := "phrase de passe des tests numéro " + strconv.Itoa(len(s.pw)+1)
 		args := []string{"users", "add", u.id, "--role", u.role, "--data", data}
@@ -311,4 +313,117 @@ func TestBrowserFlows(t *testing.T) {
 		chromedp.Navigate(s.base+"/disponibilites/mise-a-jour"),
 		chromedp.WaitVisible(chromedp.ID("identifiant")),
 	)
+}
+
+// axeSource is axe-core, vendored (testdata/axe-core): the accessibility
+// rules run inside the page, none disabled.
+var axeSource = sync.OnceValues(func() (string, error) {
+	b, err := os.ReadFile("testdata/axe-core/axe.min.js")
+	return string(b), err
+})
+
+// axeViolations runs axe-core on the page and returns its violations, one
+// line each.
+func axeViolations(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	src, err := axeSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Evaluated through the DevTools protocol, the script is not the page's:
+	// the page's Content-Security-Policy does not apply to it.
+	get(t, ctx, "load axe-core", chromedp.Evaluate[bool](src+";true"))
+	out := get(t, ctx, "axe.run", chromedp.Evaluate[[]string](`axe.run(document, {resultTypes: ['violations']}).then(function (r) {
+  return r.violations.map(function (v) {
+    return v.id + ' (' + v.impact + '): ' + v.help + ' — ' + v.nodes.map(function (n) { return n.target.join(' '); }).join(' | ');
+  });
+})`, chromedp.EvalAwaitPromise))
+	return out
+}
+
+// TestBrowserPagesAccessible opens every page, in its error, blocked and
+// as-of states too, on a desktop and a phone, and runs axe-core on each:
+// no violation is allowed. Each is saved as a screenshot when DISPO_SCREENS
+// is set.
+func TestBrowserPagesAccessible(t *testing.T) {
+	s := serveSeed(t)
+	resp := newBrowser(t, 1280, 900)
+	clin := newBrowser(t, 1280, 900)
+	aud := newBrowser(t, 1280, 900)
+	anon := newBrowser(t, 1280, 900)
+	s.login(t, resp, "resp-eg", "/disponibilites/mise-a-jour")
+	s.login(t, clin, "clinicien", "/disponibilites/consultation")
+	s.login(t, aud, "auditeur", "/disponibilites/consultation")
+	// A closed unit, for the blocked states.
+	run(t, resp, "close",
+		chromedp.Navigate(s.base+"/disponibilites/mise-a-jour/77-EG-03/fermeture"),
+		chromedp.SendKeys(chromedp.ID("motif"), "travaux"),
+		chromedp.Submit(chromedp.ID("motif")),
+		chromedp.WaitVisible(chromedp.CSS("#uo-77-EG-03 .marque-fermee")),
+	)
+
+	type visit struct {
+		name string
+		ctx  context.Context
+		path string
+		// then, if set, acts on the page before the check (a refused form).
+		then []chromedp.Action[chromedp.Void]
+		want string // a text the page must show
+	}
+	visits := []visit{
+		{"connexion", anon, "/connexion", nil, "Identification"},
+		{"connexion-erreur", anon, "/connexion", []chromedp.Action[chromedp.Void]{
+			chromedp.SendKeys(chromedp.ID("identifiant"), "personne"),
+			chromedp.SendKeys(chromedp.ID("mot_de_passe"), "pas le bon mot de passe"),
+			chromedp.Submit(chromedp.ID("mot_de_passe")),
+			chromedp.WaitVisible(chromedp.ID("connexion-err")),
+		}, "identifiant ou mot de passe incorrect"},
+		{"consultation", clin, "/disponibilites/consultation", nil, "Dialyse"},
+		{"consultation-passe", clin, "/disponibilites/consultation?at=2025-03-01T12:00", nil, "État passé"},
+		{"detail", clin, "/disponibilites/consultation/dialyse", nil, "Département 77"},
+		{"detail-77-udm", clin, "/disponibilites/consultation/dialyse?departement=77&type=udm", nil, "Unité de dialyse médicalisée"},
+		{"detail-fermee", clin, detail77, nil, "UO en indisponibilité totale, saisie bloquée"},
+		{"structures", clin, "/disponibilites/structures", nil, "770110054"},
+		{"structure", clin, "/disponibilites/structures/770110054", nil, "Détail des disponibilités par structure"},
+		{"recherche", clin, "/recherche?q=dialyse", nil, "unité(s) trouvée(s)"},
+		{"uo", clin, "/uo/77-EG-02", nil, "Auto dialyse"},
+		{"uo-historique", aud, "/uo/77-EG-02", nil, "Historique"},
+		{"uo-passe", aud, "/uo/77-EG-02?at=2024-08-06T12:00", nil, "2 places le 07/08 à 7h"},
+		{"mise-a-jour", resp, "/disponibilites/mise-a-jour", nil, "Saisie des disponibilités"},
+		{"mise-a-jour-erreur", resp, "/disponibilites/mise-a-jour", []chromedp.Action[chromedp.Void]{
+			chromedp.SetValue(chromedp.ID("f-77-EG-01-installees"), "douze"),
+			saveRow("77-EG-01"),
+			chromedp.WaitVisible(chromedp.ID("f-77-EG-01-installees-err")),
+		}, "nombre entier"},
+		{"fermeture", resp, "/disponibilites/mise-a-jour/77-EG-01/fermeture", nil, "Motif de l'indisponibilité"},
+		{"fermeture-erreur", resp, "/disponibilites/mise-a-jour/77-EG-01/fermeture", []chromedp.Action[chromedp.Void]{
+			chromedp.Submit(chromedp.ID("motif")),
+			chromedp.WaitVisible(chromedp.ID("motif-err")),
+		}, "motif de l'indisponibilité est obligatoire"},
+		{"erreur-403", clin, "/disponibilites/mise-a-jour", nil, "Accès refusé"},
+		{"erreur-404", clin, "/nulle-part", nil, "Page introuvable"},
+		{"cgu", anon, "/cgu", nil, "Conditions générales d'utilisation"},
+		{"accessibilite", anon, "/accessibilite", nil, "RGAA 4.1"},
+	}
+	for _, size := range []struct {
+		name          string
+		width, height int64
+	}{{"", 1280, 900}, {"-telephone", 375, 812}} {
+		for _, v := range visits {
+			steps := append([]chromedp.Action[chromedp.Void]{
+				chromedp.EmulateViewport(size.width, size.height),
+				chromedp.Navigate(s.base + v.path),
+				chromedp.WaitVisible(chromedp.CSS("#contenu h1")),
+			}, v.then...)
+			run(t, v.ctx, v.name+size.name, steps...)
+			body := get(t, v.ctx, "text", chromedp.Text(chromedp.CSS("body")))
+			if !strings.Contains(body, v.want) {
+				t.Errorf("%s%s: the page does not say %q:\n%s", v.name, size.name, v.want, body)
+			}
+			for _, violation := range axeViolations(t, v.ctx) {
+				t.Errorf("%s%s (%s): %s", v.name, size.name, v.path, violation)
+			}
+			screenshot(t, v.ctx, v.name+size.name)
+		}
+	}
 }
