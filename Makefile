@@ -4,7 +4,7 @@ BIN     := bin/dispo
 DATA    ?= data
 PKGS    := ./...
 
-.PHONY: run build test test-race bench fuzz crash lint check-imports fixtures clean
+.PHONY: run build test browser test-race bench fuzz crash lint check-imports fixtures clean
 
 ADDR    ?= 127.0.0.1:8080
 
@@ -14,8 +14,23 @@ run: build ## build, then serve the demo ledger (embedded log in $(DATA)) on $(A
 build:
 	$(GO) build -o $(BIN) ./cmd/dispo
 
-test: lint check-imports test-race ## every test, as CI runs them
-	$(GO) test -count=1 $(PKGS)
+test: lint check-imports browser test-race ## every test, as CI runs them
+	DISPO_SCREENS=$(CURDIR)/test-artefacts/screens $(GO) test -count=1 $(PKGS)
+	@echo "screenshots of every page (desktop and phone): test-artefacts/screens/"
+
+# The browser tests (cmd/dispo/browser_test.go) drive Debian's chromium.
+# Installed every time: apt-get is a no-op when it is there, and a machine
+# that happens to have some other chromium proves nothing. Not root: say
+# what to run.
+browser:
+	@if [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
+		{ echo "make browser: cannot install Debian's chromium (apt-get install -y chromium)"; exit 1; }; \
+	elif ! command -v chromium >/dev/null; then \
+		echo "make browser: the browser tests need Debian's chromium: run sudo apt-get install -y chromium"; exit 1; \
+	fi
+	@chromium --version 2>/dev/null
 
 # The packages with goroutines or shared state of their own, under the race
 # detector; go test prints each one's time (about 100 s in all on 2 cores).
@@ -23,7 +38,7 @@ test: lint check-imports test-race ## every test, as CI runs them
 # esdblog (30-40 s under it), whose concurrency is the stand-in's, raced here.
 RACE_PKGS := ./domain/ ./projections/ ./adapters/memlog/ ./adapters/boltlog/ \
 	./adapters/httpapi/ ./adapters/httpauth/ ./adapters/adminsock/ ./adapters/userfile/ \
-	./adapters/jsonl/ ./adapters/esdblog/standin/
+	./adapters/jsonl/ ./adapters/esdblog/standin/ ./adapters/web/
 test-race:
 	$(GO) test -race -count=1 $(RACE_PKGS)
 
@@ -105,4 +120,4 @@ fixtures:
 	$(GO) run ./cmd/dispo-fixtures -out eventlog-fixtures
 
 clean:
-	rm -rf bin bench.out crash-report
+	rm -rf bin bench.out crash-report test-artefacts

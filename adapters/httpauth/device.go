@@ -69,11 +69,12 @@ func (a *Auth) device(r *http.Request, id string, now time.Time) string {
 }
 
 // setDeviceCookie marks the browser as one where id logged in. The cookie
-// goes only to the login path: it authenticates nothing by itself.
+// goes only to the login door it was set by (the API's or the form's): it
+// authenticates nothing by itself.
 func (a *Auth) setDeviceCookie(w http.ResponseWriter, r *http.Request, id string, now time.Time) {
 	http.SetCookie(w, &http.Cookie{
 		Name: DeviceCookieName, Value: a.newDeviceCookie(id, now.Add(a.cfg.DeviceTTL)),
-		Path: a.cfg.LoginPath, MaxAge: int(a.cfg.DeviceTTL / time.Second),
+		Path: r.URL.Path, MaxAge: int(a.cfg.DeviceTTL / time.Second),
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: a.secure(r),
 	})
 }

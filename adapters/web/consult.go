@@ -353,9 +353,9 @@ func (s *Server) structures(w http.ResponseWriter, r *http.Request) {
 }
 
 type structureView struct {
-	AsOf  asOf
+	AsOf                     asOf
 	FINESS, Name, Department string
-	Lines []unitLine
+	Lines                    []unitLine
 }
 
 // structure is "Détail des disponibilités par structure": one

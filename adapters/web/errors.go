@@ -14,13 +14,13 @@ type errorView struct {
 }
 
 var errorHeadings = map[int]string{
-	http.StatusBadRequest:           "Requête incorrecte",
-	http.StatusUnauthorized:         "Connexion nécessaire",
-	http.StatusForbidden:            "Accès refusé",
-	http.StatusNotFound:             "Page introuvable",
+	http.StatusBadRequest:            "Requête incorrecte",
+	http.StatusUnauthorized:          "Connexion nécessaire",
+	http.StatusForbidden:             "Accès refusé",
+	http.StatusNotFound:              "Page introuvable",
 	http.StatusRequestEntityTooLarge: "Formulaire trop volumineux",
-	http.StatusInternalServerError:  "Erreur interne",
-	http.StatusServiceUnavailable:   "Service en cours de démarrage",
+	http.StatusInternalServerError:   "Erreur interne",
+	http.StatusServiceUnavailable:    "Service en cours de démarrage",
 }
 
 var errorDetails = map[int]string{

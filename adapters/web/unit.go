@@ -12,7 +12,9 @@ import (
 )
 
 // principalOK is the person logged in, if any.
-func principalOK(r *http.Request) (domain.Principal, bool) { return httpauth.PrincipalFrom(r.Context()) }
+func principalOK(r *http.Request) (domain.Principal, bool) {
+	return httpauth.PrincipalFrom(r.Context())
+}
 
 // historyLine is one event of a unit's history as an auditor reads it.
 type historyLine struct {

@@ -1,0 +1,416 @@
+package web_test
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"dispo/adapters/boltlog"
+	"dispo/adapters/fixturegen"
+	"dispo/adapters/jsonl"
+	"dispo/adapters/userfile"
+	"dispo/cmd/dispo/app"
+	"dispo/domain"
+)
+
+// site is the service on a real bbolt file, the seed's log in it, served
+// on 127.0.0.1 with the pages and the API together, as dispo serve does.
+type site struct {
+	t    *testing.T
+	srv  *httptest.Server
+	log  *boltlog.Log
+	svc  *app.Service
+	pw   string
+	data string
+}
+
+const password = "phrase de passe des essais"
+
+func newSite(t *testing.T) *site {
+	t.Helper()
+	data := t.TempDir()
+	log, err := boltlog.Open(filepath.Join(data, "events.db"), boltlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	envs, err := jsonl.ReadFile("../../eventlog-fixtures/seed-77.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fixturegen.Fill(context.Background(), log, slices.Values(envs), len(envs)); err != nil {
+		t.Fatal(err)
+	}
+	users, err := userfile.Open(filepath.Join(data, "users.json"), userfile.Options{Params: userfile.CheapParams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []userfile.User{
+		{ID: "resp-eg", Role: domain.RoleResponsable, Establishments: []string{"770110054"}},
+		{ID: "resp-ailleurs", Role: domain.RoleResponsable, Establishments: []string{"750000001"}},
+		{ID: "clinicien", Role: domain.RoleProfessionnel},
+	} {
+		if err := users.Add(u, password); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc, err := app.New(context.Background(), app.Config{Log: log, Users: users, DataDir: data, Support: "support ROR-IF, 01 23 45 67 89"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	s := &site{t: t, log: log, svc: svc, pw: password, data: data}
+	s.srv = httptest.NewServer(svc.Handler())
+	t.Cleanup(s.srv.Close)
+	deadline := time.Now().Add(10 * time.Second)
+	for !svc.Live().Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("the projections did not catch up")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return s
+}
+
+// browser is a client with its own cookies that does not follow redirects.
+type browser struct {
+	s *site
+	c *http.Client
+}
+
+func (s *site) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{s: s, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type page struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (b *browser) do(method, path string, form url.Values, hdr map[string]string) page {
+	b.s.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.s.srv.URL+path, body)
+	if err != nil {
+		b.s.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var r io.Reader = res.Body
+	if res.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(res.Body)
+		if err != nil {
+			b.s.t.Fatal(err)
+		}
+		r = zr
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		b.s.t.Fatal(err)
+	}
+	return page{res.StatusCode, res.Header, string(out)}
+}
+
+func (b *browser) get(path string) page { return b.do("GET", path, nil, nil) }
+
+func (b *browser) login(id string) {
+	b.s.t.Helper()
+	p := b.do("POST", "/connexion", url.Values{"identifiant": {id}, "mot_de_passe": {b.s.pw}}, nil)
+	if p.status != http.StatusSeeOther {
+		b.s.t.Fatalf("login of %s: %d\n%s", id, p.status, p.body)
+	}
+}
+
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// csrf is the session's token, as the pages put it in their forms.
+func (b *browser) csrf() string {
+	b.s.t.Helper()
+	m := csrfField.FindStringSubmatch(b.get("/disponibilites/consultation").body)
+	if m == nil {
+		b.s.t.Fatal("no CSRF token in the page")
+	}
+	return m[1]
+}
+
+func (s *site) head() uint64 {
+	s.t.Helper()
+	h, err := s.log.Head(context.Background())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return h
+}
+
+func TestEveryPageHasTheSecurityHeaders(t *testing.T) {
+	s := newSite(t)
+	anon, clin := s.browser(), s.browser()
+	clin.login("clinicien")
+	for _, tc := range []struct {
+		b    *browser
+		path string
+	}{
+		{anon, "/connexion"}, {anon, "/cgu"}, {anon, "/nulle-part"}, {anon, "/disponibilites/consultation"},
+		{clin, "/disponibilites/consultation"}, {clin, "/disponibilites/consultation/dialyse"}, {clin, "/recherche?q=auto"},
+		{clin, "/uo/77-EG-01"}, {clin, "/disponibilites/structures"}, {clin, "/disponibilites/mise-a-jour"},
+	} {
+		p := tc.b.get(tc.path)
+		csp := p.header.Get("Content-Security-Policy")
+		if csp == "" || strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("%s: Content-Security-Policy %q", tc.path, csp)
+		}
+		if p.header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: no nosniff", tc.path)
+		}
+		if strings.Contains(p.body, " style=") || regexp.MustCompile(`<script>|<script [^>]*>[^<]`).MatchString(p.body) {
+			t.Errorf("%s: inline style or script, which the policy refuses", tc.path)
+		}
+		if strings.Contains(p.body, s.pw) {
+			t.Errorf("%s: the page holds a password", tc.path)
+		}
+	}
+}
+
+func TestLoginRedirectsWhereThePersonWasGoing(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	if p := b.get("/"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/connexion" {
+		t.Fatalf("GET / anonymous: %d %s", p.status, p.header.Get("Location"))
+	}
+	p := b.get("/disponibilites/consultation/dialyse?departement=77")
+	want := "/connexion?suite=" + url.QueryEscape("/disponibilites/consultation/dialyse?departement=77")
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != want {
+		t.Fatalf("a page before login: %d %s, want %s", p.status, p.header.Get("Location"), want)
+	}
+	login := b.get(want)
+	for _, s := range []string{"Identification", "Identifiant", "Mot de passe", "conditions générales d'utilisation", "support ROR-IF, 01 23 45 67 89"} {
+		if !strings.Contains(login.body, s) {
+			t.Errorf("the login page lacks %q", s)
+		}
+	}
+	for _, tc := range []struct{ next, want string }{
+		{"/disponibilites/consultation/dialyse?departement=77", "/disponibilites/consultation/dialyse?departement=77"},
+		{"//autre.example/", "/disponibilites/consultation"},
+		{"https://autre.example/", "/disponibilites/consultation"},
+		{"/\\autre.example", "/disponibilites/consultation"},
+	} {
+		b := s.browser()
+		p := b.do("POST", "/connexion", url.Values{"identifiant": {"clinicien"}, "mot_de_passe": {s.pw}, "suite": {tc.next}}, nil)
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != tc.want {
+			t.Errorf("suite=%s: %d to %q, want %q", tc.next, p.status, p.header.Get("Location"), tc.want)
+		}
+	}
+	// Wrong password: the form again, the message in French, no session.
+	p = b.do("POST", "/connexion", url.Values{"identifiant": {"clinicien"}, "mot_de_passe": {"pas le bon"}}, nil)
+	if p.status != http.StatusUnauthorized || !strings.Contains(p.body, "identifiant ou mot de passe incorrect") || !strings.Contains(p.body, `value="clinicien"`) {
+		t.Fatalf("bad password: %d\n%s", p.status, p.body)
+	}
+	if p := b.get("/disponibilites/consultation"); p.status != http.StatusSeeOther {
+		t.Fatalf("after a failed login the consultation answers %d", p.status)
+	}
+	// Empty fields are named next to the field.
+	p = b.do("POST", "/connexion", url.Values{"identifiant": {"clinicien"}}, nil)
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="mot_de_passe-err">le mot de passe est obligatoire`) {
+		t.Fatalf("no password: %d\n%s", p.status, p.body)
+	}
+	// A login posted from another site is refused before any check.
+	p = b.do("POST", "/connexion", url.Values{"identifiant": {"clinicien"}, "mot_de_passe": {s.pw}}, map[string]string{"Sec-Fetch-Site": "cross-site"})
+	if p.status != http.StatusForbidden || !strings.Contains(p.body, "autre site") {
+		t.Fatalf("cross-site login: %d\n%s", p.status, p.body)
+	}
+}
+
+func TestLoginThrottleIsShownInFrench(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	var p page
+	for range 8 {
+		p = b.do("POST", "/connexion", url.Values{"identifiant": {"clinicien"}, "mot_de_passe": {"toujours faux"}}, nil)
+	}
+	if p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "trop d&#39;échecs de connexion") || p.header.Get("Retry-After") == "" {
+		t.Fatalf("throttled login: %d %v\n%s", p.status, p.header, p.body)
+	}
+}
+
+// refusedForms are posts that must append nothing.
+func TestRefusedFormsAppendNothing(t *testing.T) {
+	s := newSite(t)
+	resp, other, clin := s.browser(), s.browser(), s.browser()
+	resp.login("resp-eg")
+	other.login("resp-ailleurs")
+	clin.login("clinicien")
+	token := resp.csrf()
+	good := func(tok string) url.Values {
+		return url.Values{"disponible": {"2"}, "installees": {"20"}, "fermees": {"0"}, "commentaire": {""}, "revision": {"2"}, "csrf_token": {tok}}
+	}
+	before := s.head()
+	for _, tc := range []struct {
+		name   string
+		b      *browser
+		form   url.Values
+		status int
+		says   string
+	}{
+		{"no CSRF token", resp, func() url.Values { f := good(""); f.Del("csrf_token"); return f }(), 403, "jeton de sécurité"},
+		{"another session's token", resp, good(other.csrf()), 403, "jeton de sécurité"},
+		{"not habilitated", other, good(other.csrf()), 403, "n&#39;est pas habilité"},
+		{"a professionnel", clin, good(clin.csrf()), 403, "ne permet pas"},
+		{"a word", resp, func() url.Values { f := good(token); f.Set("disponible", "deux"); return f }(), 422, "nombre entier"},
+		{"more than installed", resp, func() url.Values { f := good(token); f.Set("disponible", "30"); return f }(), 422, "f-77-EG-01-disponible-err"},
+		{"closed over installed", resp, func() url.Values { f := good(token); f.Set("fermees", "21"); return f }(), 422, "f-77-EG-01-fermees-err"},
+		{"missing installed", resp, func() url.Values { f := good(token); f.Del("installees"); return f }(), 422, "obligatoire"},
+		{"stale revision", resp, func() url.Values { f := good(token); f.Set("revision", "1"); return f }(), 409, "modifiée par quelqu&#39;un d&#39;autre"},
+		{"no revision", resp, func() url.Values { f := good(token); f.Del("revision"); return f }(), 422, "révision manquante"},
+	} {
+		p := tc.b.do("POST", "/disponibilites/mise-a-jour/77-EG-01", tc.form, nil)
+		if p.status != tc.status || !strings.Contains(p.body, tc.says) {
+			t.Errorf("%s: %d, want %d saying %q\n%s", tc.name, p.status, tc.status, tc.says, p.body)
+		}
+		if !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") {
+			t.Errorf("%s: answered %s, not a page", tc.name, p.header.Get("Content-Type"))
+		}
+	}
+	if after := s.head(); after != before {
+		t.Fatalf("refused forms moved the log from %d to %d", before, after)
+	}
+	// The same form, right, saves once and redirects to the row.
+	p := resp.do("POST", "/disponibilites/mise-a-jour/77-EG-01", good(token), nil)
+	if p.status != http.StatusSeeOther || !strings.HasSuffix(p.header.Get("Location"), "#uo-77-EG-01") {
+		t.Fatalf("save: %d %s\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+	if after := s.head(); after != before+1 {
+		t.Fatalf("a save appended %d events, want 1", after-before)
+	}
+	if page := resp.get(p.header.Get("Location")); !strings.Contains(page.body, `value="2"`) || !strings.Contains(page.body, "Enregistré.") {
+		t.Fatalf("the page after the save does not show it:\n%s", page.body)
+	}
+}
+
+func TestErrorPagesAreFrenchPagesAndTheAPIKeepsProblems(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	b.login("clinicien")
+	p := b.get("/nulle-part")
+	if p.status != 404 || !strings.Contains(p.body, "Page introuvable") || !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("404 page: %d %s\n%s", p.status, p.header.Get("Content-Type"), p.body)
+	}
+	if p := b.get("/uo/inconnue"); p.status != 404 || !strings.Contains(p.body, "aucune UO") {
+		t.Fatalf("unknown unit: %d", p.status)
+	}
+	if p := b.get("/disponibilites/mise-a-jour"); p.status != 403 || !strings.Contains(p.body, "Accès refusé") {
+		t.Fatalf("Mise à jour for a professionnel: %d", p.status)
+	}
+	if p := b.get("/disponibilites/consultation/dialyse?departement=2A"); p.status != 400 || !strings.Contains(p.body, "département inconnu") {
+		t.Fatalf("a department outside the region: %d", p.status)
+	}
+	if p := b.get("/disponibilites/consultation?at=hier"); p.status != 400 || !strings.Contains(p.body, "date et heure attendues") {
+		t.Fatalf("a bad at: %d", p.status)
+	}
+	api := b.get("/api/v1/nulle-part")
+	if api.status != 404 || api.header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("API 404: %d %s", api.status, api.header.Get("Content-Type"))
+	}
+	// A form without its token, on a page path: a page; on the API: a problem.
+	if p := b.do("POST", "/disponibilites/mise-a-jour/77-EG-01", url.Values{}, nil); p.status != 403 || !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("page post without token: %d %s", p.status, p.header.Get("Content-Type"))
+	}
+	if p := b.do("POST", "/api/v1/units/77-EG-01/declarations", url.Values{}, nil); p.status != 403 || p.header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("API post without token: %d %s", p.status, p.header.Get("Content-Type"))
+	}
+}
+
+func TestAnswersAreCompressedAndAssetsKept(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	b.login("clinicien")
+	p := b.do("GET", "/disponibilites/consultation/dialyse", nil, map[string]string{"Accept-Encoding": "gzip"})
+	if p.header.Get("Content-Encoding") != "gzip" || p.header.Get("Content-Length") == "" || !strings.Contains(p.body, "Département 77") {
+		t.Fatalf("detail page: encoding %q length %q", p.header.Get("Content-Encoding"), p.header.Get("Content-Length"))
+	}
+	css := regexp.MustCompile(`href="(/static/[0-9a-f]+/dispo\.css)"`).FindStringSubmatch(p.body)
+	if css == nil {
+		t.Fatal("no style sheet link")
+	}
+	a := b.get(css[1])
+	if a.status != 200 || !strings.Contains(a.header.Get("Cache-Control"), "immutable") || !strings.HasPrefix(a.header.Get("Content-Type"), "text/css") {
+		t.Fatalf("style sheet: %d %v", a.status, a.header)
+	}
+	if stale := b.get("/static/000000000000/dispo.css"); stale.status != 404 {
+		t.Fatalf("an asset at another digest: %d", stale.status)
+	}
+	// The live script asks for the main element alone.
+	part := b.do("GET", "/disponibilites/consultation", nil, map[string]string{"X-Dispo-Partial": "1"})
+	if !strings.HasPrefix(strings.TrimSpace(part.body), "<main") || strings.Contains(part.body, "<html") {
+		t.Fatalf("partial answer:\n%s", part.body)
+	}
+}
+
+func TestLiveStreamTellsEachMove(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	b.login("clinicien")
+	req, _ := http.NewRequest("GET", s.srv.URL+"/flux", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := b.c.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stream answered %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	lines := bufio.NewScanner(res.Body)
+	next := func() string {
+		for lines.Scan() {
+			if l := lines.Text(); strings.HasPrefix(l, "data: ") {
+				return strings.TrimPrefix(l, "data: ")
+			}
+		}
+		t.Fatalf("the stream ended: %v", lines.Err())
+		return ""
+	}
+	if got := next(); got != "14" {
+		t.Fatalf("first position %s, want the seed's 14", got)
+	}
+	resp := s.browser()
+	resp.login("resp-eg")
+	form := url.Values{"disponible": {"3"}, "installees": {"18"}, "fermees": {"0"}, "commentaire": {""}, "revision": {"4"}, "csrf_token": {resp.csrf()}}
+	if p := resp.do("POST", "/disponibilites/mise-a-jour/77-EG-02", form, nil); p.status != http.StatusSeeOther {
+		t.Fatalf("save: %d\n%s", p.status, p.body)
+	}
+	if got := next(); got != "15" {
+		t.Fatalf("after a save the stream said %s, want 15", got)
+	}
+	if n := s.svc.Pages().Streams(); n != 1 {
+		t.Fatalf("%d streams open, want 1", n)
+	}
+}
