@@ -41,9 +41,12 @@ type record struct {
 	Role           domain.Role `json:"role"`
 	Establishments []string    `json:"establishments"`
 	Password       string      `json:"password"`
-	Tokens         []tokenJSON `json:"tokens"`
-	CreatedAt      time.Time   `json:"created_at"`
-	UpdatedAt      time.Time   `json:"updated_at"`
+	// MustChange: the password was set by an administrator; its owner
+	// chooses their own at the next login.
+	MustChange bool        `json:"must_change_password,omitempty"`
+	Tokens     []tokenJSON `json:"tokens"`
+	CreatedAt  time.Time   `json:"created_at"`
+	UpdatedAt  time.Time   `json:"updated_at"`
 }
 
 type tokenJSON struct {

@@ -39,6 +39,9 @@ type User struct {
 	Name           string // optional display name
 	Role           domain.Role
 	Establishments []string // FINESS; only for RoleResponsable
+	// MustChangePassword: the password is one an administrator chose; the
+	// person must choose their own at the next login (the web page /compte).
+	MustChangePassword bool
 }
 
 // UserInfo is a user as List and Get show it: no secrets.
@@ -159,7 +162,7 @@ func (r *record) principal() domain.Principal {
 
 func (r *record) info() UserInfo {
 	return UserInfo{
-		User:      User{ID: r.ID, Name: r.Name, Role: r.Role, Establishments: slices.Clone(r.Establishments)},
+		User:      User{ID: r.ID, Name: r.Name, Role: r.Role, Establishments: slices.Clone(r.Establishments), MustChangePassword: r.MustChange},
 		Tokens:    len(r.Tokens),
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
@@ -336,7 +339,8 @@ func normalize(finess []string) []string {
 // *PasswordError (EInvalid) for a password the policy refuses (see
 // CheckPassword), EConflict if the identifier is taken.
 func (s *Store) Add(u User, password string) error {
-	r := &record{ID: u.ID, Name: u.Name, Role: u.Role, Establishments: normalize(u.Establishments), Tokens: []tokenJSON{}}
+	r := &record{ID: u.ID, Name: u.Name, Role: u.Role, Establishments: normalize(u.Establishments), Tokens: []tokenJSON{},
+		MustChange: u.MustChangePassword}
 	if err := r.checkFields(); err != nil {
 		return err
 	}
@@ -371,6 +375,38 @@ func (s *Store) SetPassword(id, password string) error {
 	}
 	hash := s.params.hash(password)
 	return s.edit(id, func(r *record) error { r.Password = hash; return nil })
+}
+
+// ChangePassword is a person choosing their own password: current must be
+// their password (else ErrBadCredentials), next one the policy accepts (a
+// *PasswordError otherwise) and not current (EInvalid). It clears
+// MustChangePassword; sessions end at their next request, as SetPassword's.
+func (s *Store) ChangePassword(id, current, next string) error {
+	if _, err := s.Authenticate(id, current); err != nil {
+		return err
+	}
+	if next == current {
+		return domain.FieldErrorf(domain.EInvalid, "password", "le nouveau mot de passe doit différer de l'actuel")
+	}
+	if err := CheckPassword(id, next); err != nil {
+		return err
+	}
+	hash := s.params.hash(next)
+	return s.edit(id, func(r *record) error { r.Password, r.MustChange = hash, false; return nil })
+}
+
+// MustChangePassword reports whether id's password is one an
+// administrator chose (see User.MustChangePassword); ENotFound for an
+// unknown user.
+func (s *Store) MustChangePassword(id string) (bool, error) {
+	r, err := s.lookup(id)
+	if err != nil {
+		return false, err
+	}
+	if r == nil {
+		return false, notFound(id)
+	}
+	return r.MustChange, nil
 }
 
 // SetRole changes the role of id. Returns EInvalid for an unknown role or

@@ -533,3 +533,42 @@ func BenchmarkHash(b *testing.B) {
 		}
 	}
 }
+
+func TestAnAdministratorsPasswordIsChangedOnce(t *testing.T) {
+	s, path := newStore(t)
+	if err := s.Add(userfile.User{ID: "nouvelle", Role: domain.RoleProfessionnel, MustChangePassword: true}, pw); err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, s, "ancien", domain.RoleProfessionnel)
+	reopened := mustOpen(t, path)
+	for id, want := range map[string]bool{"nouvelle": true, "ancien": false} {
+		if got, err := reopened.MustChangePassword(id); err != nil || got != want {
+			t.Errorf("MustChangePassword(%s) = %v, %v after reopening; want %v", id, got, err, want)
+		}
+	}
+	if _, err := reopened.MustChangePassword("personne"); code(err) != domain.ENotFound {
+		t.Errorf("unknown user: %v", err)
+	}
+	before, _ := reopened.CredentialStamp("nouvelle")
+	if err := reopened.ChangePassword("nouvelle", "pas le bon", "une phrase toute fraîche"); !errors.Is(err, userfile.ErrBadCredentials) {
+		t.Fatalf("a wrong current password: %v", err)
+	}
+	if err := reopened.ChangePassword("nouvelle", pw, pw); code(err) != domain.EInvalid {
+		t.Fatalf("the same password again: %v", err)
+	}
+	if err := reopened.ChangePassword("nouvelle", pw, "password123456"); code(err) != domain.EInvalid {
+		t.Fatalf("a common password: %v", err)
+	}
+	if err := reopened.ChangePassword("nouvelle", pw, "une phrase toute fraîche"); err != nil {
+		t.Fatal(err)
+	}
+	if must, _ := mustOpen(t, path).MustChangePassword("nouvelle"); must {
+		t.Fatal("the change did not clear MustChangePassword")
+	}
+	if _, err := s.Authenticate("nouvelle", pw); !errors.Is(err, userfile.ErrBadCredentials) {
+		t.Fatalf("the old password still authenticates: %v", err)
+	}
+	if after, _ := s.CredentialStamp("nouvelle"); after == before {
+		t.Fatal("the credential stamp did not change: sessions would outlive the change")
+	}
+}

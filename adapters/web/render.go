@@ -162,6 +162,10 @@ func navigation(p domain.Principal, current string) []nav {
 		items = append(items, nav{Label: "Mise à jour", Href: "/disponibilites/mise-a-jour"})
 	}
 	items = append(items, nav{Label: "Structures", Href: "/disponibilites/structures"}, nav{Label: "Recherche", Href: "/recherche"})
+	if domain.Authorize(p, domain.ActTrends, "") == nil {
+		items = append(items, nav{Label: "Tendances", Href: "/tendances"})
+	}
+	items = append(items, nav{Label: "Mon compte", Href: AccountPath})
 	for i := range items {
 		items[i].Current = strings.HasPrefix(current, items[i].Href)
 	}

@@ -47,8 +47,11 @@ type Config struct {
 	Live    *projections.Live
 	Streams StreamReader // histories and ?at=; nil: neither is offered
 	Auth    Auth
-	Now     func() time.Time // the clock; default time.Now
-	Logger  *slog.Logger
+	// Accounts, if set, offers /compte (a person's own password) and sends
+	// whoever holds an administrator's password there first.
+	Accounts Accounts
+	Now      func() time.Time // the clock; default time.Now
+	Logger   *slog.Logger
 	// Support is the contact the login page gives for a lost identifier or
 	// password ("support ROR-IF, 01 23 45 67 89").
 	Support string
@@ -128,6 +131,10 @@ func (s *Server) routes() {
 	page("GET /disponibilites/mise-a-jour/{id}/fermeture", s.closePage)
 	page("POST /disponibilites/mise-a-jour/{id}/fermeture", s.closeUnit)
 	page("POST /disponibilites/mise-a-jour/{id}/reouverture", s.reopenUnit)
+	page("GET /tendances", s.trends)
+	page("GET /tendances/manquements.csv", s.missedCSV)
+	page("GET "+AccountPath, s.accountPage)
+	page("POST "+AccountPath, s.changePassword)
 	page("GET /flux", s.stream)
 	m.Handle("/", s.wrap(anyone, false, func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
@@ -156,6 +163,14 @@ func (s *Server) wrap(g guard, ready bool, h http.HandlerFunc) http.Handler {
 					return
 				}
 				http.Redirect(w, r, LoginPath+"?suite="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			if r.URL.Path != AccountPath && s.mustChange(r) {
+				if r.Method != http.MethodGet {
+					s.errorPage(w, r, http.StatusForbidden, "choisissez d'abord votre mot de passe (page Mon compte)")
+					return
+				}
+				http.Redirect(w, r, AccountPath+"?suite="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
 		}

@@ -60,6 +60,8 @@ func newSite(t *testing.T) *site {
 		{ID: "resp-eg", Role: domain.RoleResponsable, Establishments: []string{"770110054"}},
 		{ID: "resp-ailleurs", Role: domain.RoleResponsable, Establishments: []string{"750000001"}},
 		{ID: "clinicien", Role: domain.RoleProfessionnel},
+		{ID: "analyste", Role: domain.RoleAnalyst},
+		{ID: "nouvelle", Role: domain.RoleProfessionnel, MustChangePassword: true},
 	} {
 		if err := users.Add(u, password); err != nil {
 			t.Fatal(err)
@@ -412,5 +414,98 @@ func TestLiveStreamTellsEachMove(t *testing.T) {
 	}
 	if n := s.svc.Pages().Streams(); n != 1 {
 		t.Fatalf("%d streams open, want 1", n)
+	}
+}
+
+func TestTrendsPage(t *testing.T) {
+	s := newSite(t)
+	ana, clin := s.browser(), s.browser()
+	ana.login("analyste")
+	clin.login("clinicien")
+	if p := clin.get("/tendances"); p.status != 403 {
+		t.Fatalf("a professionnel opens the trends: %d", p.status)
+	}
+	// The seed's week of 5 August 2024: six declarations by the three units
+	// then registered; the next week, none.
+	p := ana.get("/tendances?from=2024-W32&to=2024-W33")
+	if p.status != 200 {
+		t.Fatalf("trends: %d\n%s", p.status, p.body)
+	}
+	rows := regexp.MustCompile(`<tr><th scope="row">(2024-W3[23])</th>(?:<td class="nombre">([^<]*)</td>){5}</tr>`).FindAllStringSubmatch(p.body, -1)
+	cells := regexp.MustCompile(`<td class="nombre">([^<]*)</td>`)
+	var got []string
+	for _, r := range rows {
+		var c []string
+		for _, m := range cells.FindAllStringSubmatch(r[0], -1) {
+			c = append(c, m[1])
+		}
+		got = append(got, r[1]+" "+strings.Join(c[2:], " | "))
+	}
+	want := []string{"2024-W32 6 | 3 / 3 | 100,0 %", "2024-W33 0 | 0 / 3 | 0,0 %"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("weeks %q, want %q", got, want)
+	}
+	for _, s := range []string{`<svg class="graphique"`, "<polyline", "Unités sans déclaration la semaine 2024-W33", "/uo/77-EG-01", "/uo/77-EG-03"} {
+		if !strings.Contains(p.body, s) {
+			t.Errorf("the trends page lacks %q", s)
+		}
+	}
+	csv := ana.get("/tendances/manquements.csv?from=2024-W32&to=2024-W33")
+	lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(csv.body, "\uFEFF")), "\r\n")
+	if csv.header.Get("Content-Type") != "text/csv; charset=utf-8" || len(lines) != 4 || !strings.HasPrefix(lines[1], "2024-W33;non;770110054;EG;77;77-EG-01;") {
+		t.Fatalf("missed CSV %s:\n%s", csv.header.Get("Content-Type"), csv.body)
+	}
+	if p := ana.get("/tendances?from=2024-W40&to=2024-W30"); p.status != 400 || !strings.Contains(p.body, "est après") {
+		t.Fatalf("a range backwards: %d", p.status)
+	}
+}
+
+func TestFirstLoginAsksForOwnPassword(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	p := b.do("POST", "/connexion", url.Values{"identifiant": {"nouvelle"}, "mot_de_passe": {s.pw}, "suite": {"/recherche"}}, nil)
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/recherche" {
+		t.Fatalf("login: %d %s", p.status, p.header.Get("Location"))
+	}
+	p = b.get("/recherche")
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/compte?suite=%2Frecherche" {
+		t.Fatalf("a page before the password is chosen: %d %s", p.status, p.header.Get("Location"))
+	}
+	account := b.get("/compte?suite=%2Frecherche")
+	if !strings.Contains(account.body, "Choisissez votre mot de passe") {
+		t.Fatalf("the account page does not ask:\n%s", account.body)
+	}
+	token := csrfField.FindStringSubmatch(account.body)[1]
+	change := func(current, next, confirm string) page {
+		return b.do("POST", "/compte", url.Values{"mot_de_passe_actuel": {current}, "nouveau_mot_de_passe": {next}, "confirmation": {confirm},
+			"suite": {"/recherche"}, "csrf_token": {token}}, nil)
+	}
+	mine := "ma propre phrase de passe, bien longue"
+	for _, tc := range []struct{ current, next, confirm, field, says string }{
+		{"pas le bon", mine, mine, "mot_de_passe_actuel", "pas votre mot de passe actuel"},
+		{s.pw, mine, mine + "!", "confirmation", "ne reprend pas"},
+		{s.pw, "court", "court", "nouveau_mot_de_passe", "12"},
+		{s.pw, s.pw, s.pw, "nouveau_mot_de_passe", "différer"},
+	} {
+		p := change(tc.current, tc.next, tc.confirm)
+		if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `id="`+tc.field+`-err">`) || !strings.Contains(p.body, tc.says) {
+			t.Errorf("change %q→%q: %d, want the error at %s saying %q\n%s", tc.current, tc.next, p.status, tc.field, tc.says, p.body)
+		}
+	}
+	p = change(s.pw, mine, mine)
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/recherche" {
+		t.Fatalf("change: %d %s\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+	if p := b.get("/recherche"); p.status != 200 {
+		t.Fatalf("after the change, the page answers %d (the session should go on)", p.status)
+	}
+	other := s.browser()
+	if p := other.do("POST", "/connexion", url.Values{"identifiant": {"nouvelle"}, "mot_de_passe": {s.pw}}, nil); p.status != http.StatusUnauthorized {
+		t.Fatalf("the administrator's password still logs in: %d", p.status)
+	}
+	s.pw = mine
+	other.login("nouvelle")
+	if p := other.get("/recherche"); p.status != 200 {
+		t.Fatalf("with the new password: %d", p.status)
 	}
 }

@@ -94,9 +94,10 @@ func serveSeed(t *testing.T) *served {
 		{"resp-eg-2", "responsable", "770110054"},
 		{"clinicien", "professionnel", ""},
 		{"auditeur", "auditor", ""},
+		{"analyste", "analyst", ""},
 	} {
 		pw := "phrase de passe des tests numéro " + strconv.Itoa(len(s.pw)+1)
-		args := []string{"users", "add", u.id, "--role", u.role, "--data", data}
+		args := []string{"users", "add", u.id, "--role", u.role, "--data", data, "--keep-password"}
 		if u.est != "" {
 			args = append(args, "--establishment", u.est)
 		}
@@ -351,6 +352,8 @@ func TestBrowserPagesAccessible(t *testing.T) {
 	clin := newBrowser(t, 1280, 900)
 	aud := newBrowser(t, 1280, 900)
 	anon := newBrowser(t, 1280, 900)
+	ana := newBrowser(t, 1280, 900)
+	s.login(t, ana, "analyste", "/tendances?from=2024-W30&to=2024-W40")
 	s.login(t, resp, "resp-eg", "/disponibilites/mise-a-jour")
 	s.login(t, clin, "clinicien", "/disponibilites/consultation")
 	s.login(t, aud, "auditeur", "/disponibilites/consultation")
@@ -400,8 +403,16 @@ func TestBrowserPagesAccessible(t *testing.T) {
 			chromedp.Submit(chromedp.ID("motif")),
 			chromedp.WaitVisible(chromedp.ID("motif-err")),
 		}, "motif de l'indisponibilité est obligatoire"},
+		{"tendances", ana, "/tendances?from=2024-W30&to=2024-W40", nil, "Unités sans déclaration la semaine 2024-W40"},
+		{"tendances-erreur", ana, "/tendances?from=2024-W40&to=2024-W30", nil, "est après"},
 		{"erreur-403", clin, "/disponibilites/mise-a-jour", nil, "Accès refusé"},
 		{"erreur-404", clin, "/nulle-part", nil, "Page introuvable"},
+		{"compte-erreur", clin, "/compte", []chromedp.Action[chromedp.Void]{
+			chromedp.SendKeys(chromedp.ID("mot_de_passe_actuel"), "pas le bon"),
+			chromedp.Submit(chromedp.ID("mot_de_passe_actuel")),
+			chromedp.WaitVisible(chromedp.ID("nouveau_mot_de_passe-err")),
+		}, "obligatoire"},
+		{"compte", clin, "/compte", nil, "Changer de mot de passe"},
 		{"cgu", anon, "/cgu", nil, "Conditions générales d'utilisation"},
 		{"accessibilite", anon, "/accessibilite", nil, "RGAA 4.1"},
 	}

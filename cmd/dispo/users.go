@@ -224,6 +224,7 @@ func usersAdd(env *Env, v *usersVerb, args []string) error {
 	var finess finessList
 	c.fs.Var(&finess, "establishment", "FINESS of an establishment a responsable declares for (repeat, or comma-separate)")
 	c.fs.Bool("password-stdin", false, "the password comes from standard input: accepted for scripts that say so; it always does")
+	keep := c.fs.Bool("keep-password", false, "the person keeps this password: they are not asked to choose their own at their first login on the web pages (for accounts of programs)")
 	if err := c.parse(args, 1, 1); err != nil {
 		return err
 	}
@@ -250,7 +251,7 @@ func usersAdd(env *Env, v *usersVerb, args []string) error {
 	if err != nil {
 		return err
 	}
-	u := userfile.User{ID: id, Name: *name, Role: domain.Role(*role), Establishments: finess}
+	u := userfile.User{ID: id, Name: *name, Role: domain.Role(*role), Establishments: finess, MustChangePassword: !*keep}
 	if err := s.Add(u, pw); err != nil {
 		return c.fail(id, err)
 	}
@@ -259,6 +260,9 @@ func usersAdd(env *Env, v *usersVerb, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "added %s (%s%s) to %s\n", id, info.Role, describeFINESS(info.Establishments), s.Path())
+	if info.MustChangePassword {
+		fmt.Fprintf(env.Stdout, "  %s chooses their own password at their first login on the web pages (/compte)\n", id)
+	}
 	return nil
 }
 

@@ -172,8 +172,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		Backup:        backup,
 		Seal:          seal,
 	})
-	s.pages = web.New(web.Config{Ledger: ledger, Live: s.live, Streams: cfg.Log, Auth: auth, Now: cfg.Now, Logger: s.log,
-		Support: cfg.Support, MaxWait: cfg.MaxWait})
+	wc := web.Config{Ledger: ledger, Live: s.live, Streams: cfg.Log, Auth: auth, Now: cfg.Now, Logger: s.log,
+		Support: cfg.Support, MaxWait: cfg.MaxWait}
+	if a, ok := cfg.Users.(web.Accounts); ok {
+		wc.Accounts = a
+	}
+	s.pages = web.New(wc)
 	mux := http.NewServeMux()
 	mux.Handle("/api/", s.api)
 	mux.Handle("/healthz", s.api)
