@@ -123,13 +123,22 @@ type matrixView struct {
 // its five modalities beneath, departments and Total as columns.
 func (s *Server) consultation(w http.ResponseWriter, r *http.Request) {
 	var v matrixView
-	if !s.read(w, r, func(sn snapshot) { v = matrixOf(sn.a.Matrix(), sn.asOf()) }) {
+	if !s.read(w, r, func(sn snapshot) { v = matrixOf(sn.a.Matrix(), sn.asOf(), consultationBase(r)) }) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "consultation", "Consultation des disponibilités", v.AsOf.At.IsZero(), v)
 }
 
-func matrixOf(m projections.Matrix, ao asOf) matrixView {
+// consultationBase is where a request's consultation pages are: the
+// logged-in person's, or a display link's.
+func consultationBase(r *http.Request) string {
+	if d, ok := displayFrom(r); ok {
+		return d.base
+	}
+	return "/disponibilites/consultation"
+}
+
+func matrixOf(m projections.Matrix, ao asOf, base string) matrixView {
 	v := matrixView{AsOf: ao, Departments: domain.IleDeFrance}
 	cell := func(c projections.Cell, href, dep string) cellView {
 		return cellView{Available: c.Available, Installed: c.Installed, Pooled: c.Pools > 0, Href: href, Department: dep}
@@ -146,7 +155,7 @@ func matrixOf(m projections.Matrix, ao asOf) matrixView {
 		return base + "?" + q.Encode()
 	}
 	rowOf := func(label, category, typ string, sub bool, counting domain.Counting, src *projections.MatrixRow) matrixRowView {
-		base := "/disponibilites/consultation/" + category
+		base := base + "/" + category
 		q := url.Values{}
 		if typ != "" {
 			q.Set("type", typ)
@@ -294,7 +303,11 @@ func (s *Server) detail(w http.ResponseWriter, r *http.Request) {
 				if v.OnlyAvailable && u.Available == 0 {
 					continue
 				}
-				b.Lines = append(b.Lines, lineOf(u, sn.now, v.AsOf))
+				l := lineOf(u, sn.now, v.AsOf)
+				if _, display := displayFrom(r); display {
+					l.Link = "" // a display opens nothing but the consultation
+				}
+				b.Lines = append(b.Lines, l)
 			}
 			v.Blocks = append(v.Blocks, b)
 		}

@@ -142,7 +142,9 @@ type layout struct {
 	Live    bool // the page follows /flux
 	Pos     uint64
 	Now     time.Time
-	Refresh int // seconds before the page reloads itself; 0: never
+	Refresh int    // seconds before the page reloads itself; 0: never
+	Stream  string // the live stream a live page follows
+	Display string // a display link's screen: no navigation, no session
 	Content any
 }
 
@@ -184,8 +186,10 @@ func (s *Server) renderWith(w http.ResponseWriter, r *http.Request, status int, 
 		panic("web: no page " + name)
 	}
 	l := layout{Title: title, Live: live, Pos: s.cfg.Live.Position(), Now: s.cfg.Now().UTC(), Content: content,
-		CSRF: httpauth.CSRFToken(r)}
-	if p, ok := httpauth.PrincipalFrom(r.Context()); ok {
+		CSRF: httpauth.CSRFToken(r), Stream: "/flux"}
+	if d, ok := displayFrom(r); ok {
+		l.Stream, l.Display = d.base+"/flux", d.label
+	} else if p, ok := httpauth.PrincipalFrom(r.Context()); ok {
 		l.User, l.RoleFR, l.Nav = &p, roleLabels[p.Role], navigation(p, r.URL.Path)
 	}
 	if mod != nil {

@@ -50,6 +50,8 @@ type Config struct {
 	// Accounts, if set, offers /compte (a person's own password) and sends
 	// whoever holds an administrator's password there first.
 	Accounts Accounts
+	// Tokens, if set, serves display links (DisplayPrefix).
+	Tokens Tokens
 	Now      func() time.Time // the clock; default time.Now
 	Logger   *slog.Logger
 	// Support is the contact the login page gives for a lost identifier or
@@ -136,6 +138,11 @@ func (s *Server) routes() {
 	page("GET "+AccountPath, s.accountPage)
 	page("POST "+AccountPath, s.changePassword)
 	page("GET /flux", s.stream)
+	// Display links: the consultation alone, authenticated by the link.
+	shown := func(pattern string, h http.HandlerFunc) { m.Handle(pattern, s.wrap(anyone, true, s.displayed(h))) }
+	shown("GET "+DisplayPrefix+"{jeton}", s.consultation)
+	shown("GET "+DisplayPrefix+"{jeton}/flux", s.stream)
+	shown("GET "+DisplayPrefix+"{jeton}/{categorie}", s.detail)
 	m.Handle("/", s.wrap(anyone, false, func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
 	}))

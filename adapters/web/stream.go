@@ -45,6 +45,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		if r.Context().Err() != nil {
 			return
 		}
+		if !s.stillValid(r) {
+			return // a revoked display link: the page says so at its next refresh
+		}
 		var msg string
 		if err == nil {
 			pos = s.cfg.Live.Position()

@@ -31,8 +31,9 @@ type site struct {
 	srv  *httptest.Server
 	log  *boltlog.Log
 	svc  *app.Service
-	pw   string
-	data string
+	pw    string
+	data  string
+	users *userfile.Store
 }
 
 const password = "phrase de passe des essais"
@@ -75,7 +76,7 @@ func newSite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close() })
-	s := &site{t: t, log: log, svc: svc, pw: password, data: data}
+	s := &site{t: t, log: log, svc: svc, pw: password, data: data, users: users}
 	s.srv = httptest.NewServer(svc.Handler())
 	t.Cleanup(s.srv.Close)
 	deadline := time.Now().Add(10 * time.Second)
@@ -507,5 +508,65 @@ func TestFirstLoginAsksForOwnPassword(t *testing.T) {
 	other.login("nouvelle")
 	if p := other.get("/recherche"); p.status != 200 {
 		t.Fatalf("with the new password: %d", p.status)
+	}
+}
+
+func TestDisplayLink(t *testing.T) {
+	s := newSite(t)
+	tok, err := s.users.NewToken("clinicien")
+	if err != nil {
+		t.Fatal(err)
+	}
+	screen := s.browser() // no login: the link is the credential
+	base := "/affichage/" + tok
+	p := screen.get(base)
+	if p.status != 200 || !strings.Contains(p.body, "Affichage en lecture seule — clinicien") || !strings.Contains(p.body, `data-live="`+base+`/flux"`) {
+		t.Fatalf("display: %d\n%s", p.status, p.body)
+	}
+	if strings.Contains(p.body, "/deconnexion") || strings.Contains(p.body, "/disponibilites/") || strings.Contains(p.body, "Mise à jour") {
+		t.Fatal("the display offers more than the consultation")
+	}
+	if !strings.Contains(p.body, `href="`+base+`/dialyse?departement=77"`) {
+		t.Fatal("the display's matrix does not link to its own detail")
+	}
+	d := screen.get(base + "/dialyse?departement=77")
+	if d.status != 200 || !strings.Contains(d.body, "Département 77") || strings.Contains(d.body, `href="/uo/`) {
+		t.Fatalf("display detail: %d (unit links must not be there)\n%s", d.status, d.body)
+	}
+	if p := screen.get("/disponibilites/consultation"); p.status != http.StatusSeeOther {
+		t.Fatalf("the display link opened a session: %d", p.status)
+	}
+	analyst, _ := s.users.NewToken("analyste")
+	if p := screen.get("/affichage/" + analyst); p.status != 403 {
+		t.Fatalf("an analyst's token as a display link: %d", p.status)
+	}
+	// A stream of the link ends once the link is revoked.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.srv.URL+base+"/flux", nil)
+	res, err := screen.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	br := bufio.NewReader(res.Body)
+	if line, _ := br.ReadString('\n'); line != "retry: 2000\n" {
+		t.Fatalf("stream starts with %q", line)
+	}
+	if _, err := s.users.RevokeTokens("clinicien"); err != nil {
+		t.Fatal(err)
+	}
+	if p := screen.get(base); p.status != 404 || !strings.Contains(p.body, "n&#39;est pas valable") {
+		t.Fatalf("a revoked link: %d", p.status)
+	}
+	resp := s.browser()
+	resp.login("resp-eg")
+	form := url.Values{"disponible": {"3"}, "installees": {"18"}, "fermees": {"0"}, "commentaire": {""}, "revision": {"4"}, "csrf_token": {resp.csrf()}}
+	if p := resp.do("POST", "/disponibilites/mise-a-jour/77-EG-02", form, nil); p.status != http.StatusSeeOther {
+		t.Fatalf("save: %d", p.status)
+	}
+	rest, err := io.ReadAll(br)
+	if err != nil || strings.Contains(string(rest), "data: 15") {
+		t.Fatalf("the revoked link's stream went on: %q, %v", rest, err)
 	}
 }

@@ -80,8 +80,9 @@ func get[T any](t *testing.T, ctx context.Context, what string, a chromedp.Actio
 
 // served is a dispo serve child on the seed's log, with its accounts.
 type served struct {
-	base string
-	pw   map[string]string
+	base    string
+	pw      map[string]string
+	display string // a display link's path
 }
 
 func serveSeed(t *testing.T) *served {
@@ -104,6 +105,7 @@ func serveSeed(t *testing.T) *served {
 		mustDispoIn(t, pw+"\n", args...)
 		s.pw[u.id] = pw
 	}
+	s.display = strings.TrimSpace(mustDispo(t, "users", "token", "clinicien", "--display", "--data", data))
 	c, err := startChild(filepath.Join(data, "serve.log"), "serve", "--data", data, "--addr", "127.0.0.1:0", "--metrics-addr", "off",
 		"--support", "support ROR-IF, 01 23 45 67 89")
 	if err != nil {
@@ -413,6 +415,8 @@ func TestBrowserPagesAccessible(t *testing.T) {
 			chromedp.WaitVisible(chromedp.ID("nouveau_mot_de_passe-err")),
 		}, "obligatoire"},
 		{"compte", clin, "/compte", nil, "Changer de mot de passe"},
+		{"affichage", anon, s.display, nil, "Affichage en lecture seule — clinicien"},
+		{"affichage-detail", anon, s.display + "/dialyse?departement=77", nil, "Département 77"},
 		{"cgu", anon, "/cgu", nil, "Conditions générales d'utilisation"},
 		{"accessibilite", anon, "/accessibilite", nil, "RGAA 4.1"},
 	}

@@ -16,6 +16,7 @@ import (
 	"dispo/adapters/adminsock"
 	"dispo/adapters/httpauth"
 	"dispo/adapters/userfile"
+	"dispo/adapters/web"
 	"dispo/domain"
 )
 
@@ -60,10 +61,12 @@ var usersVerbs = []*usersVerb{
 		"Lists the logins: identifier, role, establishments, number of bearer tokens, name.\n" +
 			"Passwords and tokens are never shown (only their hashes are stored).",
 		usersList},
-	{"token", "ID [--revoke] [flags]", "issue (or revoke) a bearer token for a machine client",
+	{"token", "ID [--revoke] [--display] [flags]", "issue (or revoke) a bearer token for a machine client or a wall screen",
 		"Issues a bearer token for ID and prints it on standard output, once: only its hash is kept.\n" +
 			"A machine client sends it as the header \"Authorization: Bearer <token>\" and needs no\n" +
-			"session nor CSRF token. --revoke withdraws every token of ID instead.",
+			"session nor CSRF token. --display prints it as a display link instead (/affichage/<token>,\n" +
+			"for a professionnel account): a wall screen shows the consultation, read-only and live, for\n" +
+			"as long as it stays open. --revoke withdraws every token of ID, display links included.",
 		usersToken},
 	{"role", "ID ROLE [flags]", "change a role",
 		"Changes the role of ID and ends its sessions, as passwd does. A responsable must have its\n" +
@@ -369,6 +372,7 @@ func usersList(env *Env, v *usersVerb, args []string) error {
 func usersToken(env *Env, v *usersVerb, args []string) error {
 	c := newUsersCmd(env, v)
 	revoke := c.fs.Bool("revoke", false, "withdraw every token of ID instead of issuing one")
+	display := c.fs.Bool("display", false, "print the token as a display link for a wall screen: the consultation, read-only, live, with no session to time out (ID must be a professionnel)")
 	if err := c.parse(args, 1, 1); err != nil {
 		return err
 	}
@@ -385,9 +389,24 @@ func usersToken(env *Env, v *usersVerb, args []string) error {
 		fmt.Fprintf(env.Stdout, "revoked %d token(s) of %s\n", n, id)
 		return nil
 	}
+	if *display {
+		info, err := s.Get(id)
+		if err != nil {
+			return c.fail(id, err)
+		}
+		if info.Role != domain.RoleProfessionnel {
+			return fmt.Errorf("token %s --display: %s is %s; a display link is for a professionnel account, which can only consult", id, id, info.Role)
+		}
+	}
 	tok, err := s.NewToken(id)
 	if err != nil {
 		return c.fail(id, err)
+	}
+	if *display {
+		fmt.Fprintf(env.Stderr, "display link for %s, shown this once: open the server's address followed by this path on the wall screen;\n"+
+			"dispo users token %s --revoke ends it\n", id, id)
+		fmt.Fprintln(env.Stdout, web.DisplayPrefix+tok)
+		return nil
 	}
 	fmt.Fprintf(env.Stderr, "bearer token for %s, shown this once (send it as \"Authorization: Bearer <token>\"):\n", id)
 	fmt.Fprintln(env.Stdout, tok)

@@ -438,3 +438,33 @@ func TestUsersLogoutUnlockOffline(t *testing.T) {
 		}
 	}
 }
+
+func TestUsersAddAsksForOwnPasswordAndDisplayLinks(t *testing.T) {
+	data := t.TempDir()
+	out := mustDispoIn(t, userPW+"\n", "users", "add", "clin", "--data", data, "--role", "professionnel")
+	if !strings.Contains(out, "clin chooses their own password at their first login on the web pages (/compte)") {
+		t.Fatalf("add: %q", out)
+	}
+	mustDispoIn(t, userPW+"\n", "users", "add", "robot", "--data", data, "--role", "analyst", "--keep-password")
+	s := openUsers(t, filepath.Join(data, "users.json"))
+	for id, want := range map[string]bool{"clin": true, "robot": false} {
+		if got, err := s.MustChangePassword(id); err != nil || got != want {
+			t.Errorf("MustChangePassword(%s) = %v, %v; want %v", id, got, err, want)
+		}
+	}
+	code, out, errOut := dispo(t, "", "users", "token", "clin", "--display", "--data", data)
+	link := strings.TrimSpace(out)
+	if code != 0 || !strings.HasPrefix(link, "/affichage/dispo_") || !strings.Contains(errOut, "--revoke ends it") {
+		t.Fatalf("display link: exit %d %q %q", code, out, errOut)
+	}
+	if p, err := s.AuthenticateToken(strings.TrimPrefix(link, "/affichage/")); err != nil || p.UserID != "clin" {
+		t.Fatalf("the link's token: %+v, %v", p, err)
+	}
+	code, out, errOut = dispo(t, "", "users", "token", "robot", "--display", "--data", data)
+	if code == 0 || out != "" || !strings.Contains(errOut, "a display link is for a professionnel account") {
+		t.Fatalf("a display link for an analyst: exit %d %q %q", code, out, errOut)
+	}
+	if n, _ := s.RevokeTokens("robot"); n != 0 {
+		t.Fatalf("the refused display link issued %d token(s)", n)
+	}
+}

@@ -48,10 +48,10 @@
     busy = true;
     fetch(location.href, { headers: { 'X-Dispo-Partial': '1' }, credentials: 'same-origin', redirect: 'manual' })
       .then(function (r) {
-        if (r.type === 'opaqueredirect' || r.status === 401) {
+        if (r.type === 'opaqueredirect' || r.status === 401 || r.status === 403 || r.status === 404) {
           ended = true;
           es.close();
-          say('Votre session a pris fin : rechargez la page pour vous reconnecter. Les chiffres affich\u00e9s ne se mettent plus \u00e0 jour.', true);
+          say('Cette page n\u2019est plus accessible (session termin\u00e9e ou lien d\u2019affichage r\u00e9voqu\u00e9) : rechargez-la. Les chiffres affich\u00e9s ne se mettent plus \u00e0 jour.', true);
           return null;
         }
         return r.ok ? r.text() : null;
@@ -78,18 +78,29 @@
       });
   }
 
-  var es = new EventSource(src);
-  var lost = false;
-  es.addEventListener('position', function (e) {
-    if (lost) { lost = false; say(''); }
-    if (Number(e.data) > Number(main.getAttribute('data-position'))) refresh();
-  });
-  es.addEventListener('open', function () {
-    if (lost) { lost = false; say(''); refresh(); }
-  });
-  es.addEventListener('error', function () {
-    if (ended) return;
-    lost = true;
-    say('Connexion au service perdue : reconnexion en cours\u2026 Les chiffres affich\u00e9s peuvent ne plus \u00eatre \u00e0 jour.', true);
-  });
+  var es, lost = false;
+  function follow() {
+    es = new EventSource(src);
+    es.addEventListener('position', function (e) {
+      if (lost) { lost = false; say(''); }
+      if (Number(e.data) > Number(main.getAttribute('data-position'))) refresh();
+    });
+    es.addEventListener('open', function () {
+      if (lost) { lost = false; say(''); refresh(); }
+    });
+    es.addEventListener('error', function () {
+      if (ended) return;
+      lost = true;
+      say('Connexion au service perdue : reconnexion en cours\u2026 Les chiffres affich\u00e9s peuvent ne plus \u00eatre \u00e0 jour.', true);
+      // The browser retries by itself unless the server refused the stream
+      // (a restart, a revoked link): then this page asks again, and the
+      // refresh says what happened.
+      if (es.readyState === EventSource.CLOSED) {
+        setTimeout(function () { if (!ended) { refresh(); follow(); } }, 5000);
+      }
+    });
+  }
+  follow();
+  // Fallback: should the stream stay silent, the page is refreshed anyway.
+  setInterval(function () { if (lost) refresh(); }, 60000);
 })();

@@ -177,6 +177,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if a, ok := cfg.Users.(web.Accounts); ok {
 		wc.Accounts = a
 	}
+	wc.Tokens = cfg.Users
 	s.pages = web.New(wc)
 	mux := http.NewServeMux()
 	mux.Handle("/api/", s.api)
