@@ -52,8 +52,8 @@ type Config struct {
 	Accounts Accounts
 	// Tokens, if set, serves display links (DisplayPrefix).
 	Tokens Tokens
-	Now      func() time.Time // the clock; default time.Now
-	Logger   *slog.Logger
+	Now    func() time.Time // the clock; default time.Now
+	Logger *slog.Logger
 	// Support is the contact the login page gives for a lost identifier or
 	// password ("support ROR-IF, 01 23 45 67 89").
 	Support string

@@ -27,10 +27,10 @@ import (
 // site is the service on a real bbolt file, the seed's log in it, served
 // on 127.0.0.1 with the pages and the API together, as dispo serve does.
 type site struct {
-	t    *testing.T
-	srv  *httptest.Server
-	log  *boltlog.Log
-	svc  *app.Service
+	t     *testing.T
+	srv   *httptest.Server
+	log   *boltlog.Log
+	svc   *app.Service
 	pw    string
 	data  string
 	users *userfile.Store
