@@ -309,6 +309,7 @@ func (s *Server) detail(w http.ResponseWriter, r *http.Request) {
 				}
 				b.Lines = append(b.Lines, l)
 			}
+			expires(r, b.Lines, sn.now)
 			v.Blocks = append(v.Blocks, b)
 		}
 	})
@@ -383,6 +384,7 @@ func (s *Server) structure(w http.ResponseWriter, r *http.Request) {
 				v.Lines = append(v.Lines, lineOf(u, sn.now, v.AsOf))
 			}
 		}
+		expires(r, v.Lines, sn.now)
 	}) {
 		return
 	}
@@ -420,6 +422,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 			}
 			v.Lines = append(v.Lines, lineOf(u, sn.now, asOf{}))
 		}
+		expires(r, v.Lines, sn.now)
 	}) {
 		return
 	}

@@ -27,6 +27,7 @@ var staticFS embed.FS
 // pages holds the parsed templates, one set per page (each page defines
 // "content" inside the one layout), and the assets with their digests.
 type pages struct {
+	layout *template.Template // the layout alone, around a rendered Main
 	sets   map[string]*template.Template
 	assets map[string]asset // by file name
 }
@@ -77,6 +78,7 @@ func mustParsePages() *pages {
 			return fieldView{ID: form + "-" + name, Name: name, Form: form, Value: f.Values[name], Error: f.Errors[name], Label: label, Unit: f.Name}
 		},
 	}
+	p.layout = template.Must(template.New("layout.tmpl").Funcs(funcs).ParseFS(templateFS, "templates/layout.tmpl"))
 	names, err := fs.Glob(templateFS, "templates/*.tmpl")
 	if err != nil {
 		panic("web: " + err.Error())
@@ -142,9 +144,11 @@ type layout struct {
 	Live    bool // the page follows /flux
 	Pos     uint64
 	Now     time.Time
-	Refresh int    // seconds before the page reloads itself; 0: never
-	Stream  string // the live stream a live page follows
-	Display string // a display link's screen: no navigation, no session
+	Refresh int           // seconds before the page reloads itself; 0: never
+	Stream  string        // the live stream a live page follows
+	Main    template.HTML // the page's main element, rendered
+	mainZ   *deflated     // Main compressed apart, when the cache has it
+	Display string        // a display link's screen: no navigation, no session
 	Content any
 }
 
@@ -179,12 +183,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	s.renderWith(w, r, status, name, title, live, content, nil)
 }
 
-// renderWith is render with a last word on the layout.
+// renderWith is render with a last word on the layout. With no name, the
+// layout's Main is already rendered (a page from the cache).
 func (s *Server) renderWith(w http.ResponseWriter, r *http.Request, status int, name, title string, live bool, content any, mod func(*layout)) {
-	t, ok := s.pages.sets[name]
-	if !ok {
-		panic("web: no page " + name)
-	}
 	l := layout{Title: title, Live: live, Pos: s.cfg.Live.Position(), Now: s.cfg.Now().UTC(), Content: content,
 		CSRF: httpauth.CSRFToken(r), Stream: "/flux"}
 	if d, ok := displayFrom(r); ok {
@@ -196,19 +197,56 @@ func (s *Server) renderWith(w http.ResponseWriter, r *http.Request, status int, 
 		mod(&l)
 	}
 	var buf bytes.Buffer
-	exec := "layout.tmpl"
-	if r.Header.Get(partialHeader) != "" {
-		exec = "main" // a live page refreshing its main element
-	}
-	if err := t.ExecuteTemplate(&buf, exec, l); err != nil {
-		s.log.Error("rendering a page", "page", name, "err", err)
-		if name != "error" {
-			s.errorPage(w, r, http.StatusInternalServerError, "")
+	if name != "" {
+		t, ok := s.pages.sets[name]
+		if !ok {
+			panic("web: no page " + name)
 		}
+		c, cacheable := r.Context().Value(cacheKey{}).(*cacheable)
+		if cacheable {
+			l.Pos = c.pos // what the page shows is at least that recent
+		}
+		if err := t.ExecuteTemplate(&buf, "main", l); err != nil {
+			s.log.Error("rendering a page", "page", name, "err", err)
+			if name != "error" {
+				s.errorPage(w, r, http.StatusInternalServerError, "")
+			}
+			return
+		}
+		l.Main = template.HTML(buf.String()) // rendered by html/template: escaped
+		z := deflate([]byte(l.Main), false)
+		l.mainZ = &z
+		if cacheable && status == http.StatusOK {
+			s.mains.put(c.key, cachedMain{pos: c.pos, until: c.until, html: l.Main, z: z, title: title, live: live})
+		}
+		buf.Reset()
+	}
+	if r.Header.Get(partialHeader) != "" {
+		// A live page refreshing its main element.
+		send(w, r, status, "text/html; charset=utf-8", []byte(l.Main))
 		return
 	}
-	send(w, r, status, "text/html; charset=utf-8", buf.Bytes())
+	main, z := l.Main, l.mainZ
+	l.Main = mainMark
+	if err := s.pages.layout.Execute(&buf, l); err != nil {
+		s.log.Error("rendering the layout", "page", name, "err", err)
+		http.Error(w, "erreur interne", http.StatusInternalServerError)
+		return
+	}
+	head, tail, ok := bytes.Cut(buf.Bytes(), []byte(mainMark))
+	if !ok {
+		panic("web: the layout does not show Main") // cannot happen: layout.tmpl does
+	}
+	if z == nil {
+		d := deflate([]byte(main), false)
+		z = &d
+	}
+	sendPage(w, r, status, head, *z, tail)
 }
+
+// mainMark stands for the main element while the layout is rendered, so
+// that the page splits into the person's header, the main and the footer.
+const mainMark = "\x00main\x00"
 
 // partialHeader asks for the page's main element alone: the live script
 // swaps it in when the log moved.

@@ -78,6 +78,8 @@ type Server struct {
 	// form, which no session protects yet.
 	csrf *http.CrossOriginProtection
 
+	mains pageCache // the consultation pages' main elements
+
 	streamsMu sync.Mutex
 	streams   int // live streams open
 }
@@ -122,11 +124,11 @@ func (s *Server) routes() {
 	open("POST /deconnexion", s.logout)
 	open("GET /cgu", s.staticPage("cgu", "Conditions générales d'utilisation"))
 	open("GET /accessibilite", s.staticPage("accessibilite", "Déclaration d'accessibilité"))
-	page("GET /disponibilites/consultation", s.consultation)
-	page("GET /disponibilites/consultation/{categorie}", s.detail)
-	page("GET /disponibilites/structures", s.structures)
-	page("GET /disponibilites/structures/{finess}", s.structure)
-	page("GET /recherche", s.search)
+	page("GET /disponibilites/consultation", s.cached(s.consultation))
+	page("GET /disponibilites/consultation/{categorie}", s.cached(s.detail))
+	page("GET /disponibilites/structures", s.cached(s.structures))
+	page("GET /disponibilites/structures/{finess}", s.cached(s.structure))
+	page("GET /recherche", s.cached(s.search))
 	page("GET /uo/{id}", s.unitPage)
 	page("GET /disponibilites/mise-a-jour", s.updatePage)
 	page("POST /disponibilites/mise-a-jour/{id}", s.declare)
@@ -140,9 +142,9 @@ func (s *Server) routes() {
 	page("GET /flux", s.stream)
 	// Display links: the consultation alone, authenticated by the link.
 	shown := func(pattern string, h http.HandlerFunc) { m.Handle(pattern, s.wrap(anyone, true, s.displayed(h))) }
-	shown("GET "+DisplayPrefix+"{jeton}", s.consultation)
+	shown("GET "+DisplayPrefix+"{jeton}", s.cached(s.consultation))
 	shown("GET "+DisplayPrefix+"{jeton}/flux", s.stream)
-	shown("GET "+DisplayPrefix+"{jeton}/{categorie}", s.detail)
+	shown("GET "+DisplayPrefix+"{jeton}/{categorie}", s.cached(s.detail))
 	m.Handle("/", s.wrap(anyone, false, func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
 	}))
@@ -213,7 +215,7 @@ func securityHeaders(next http.Handler) http.Handler {
 // few hundred bytes costs more than it saves.
 const minGzip = 1024
 
-var gzipWriters = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression); return w }}
+var gzipWriters = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed); return w }}
 
 // send writes a rendered body with its length, compressed when the client
 // takes gzip. Pages are for the person logged in: no shared cache keeps them.
