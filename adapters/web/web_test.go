@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,7 +39,10 @@ type site struct {
 
 const password = "phrase de passe des essais"
 
-func newSite(t *testing.T) *site {
+func newSite(t *testing.T) *site { return newSiteAt(t, time.Now) }
+
+// newSiteAt is newSite with the service's clock.
+func newSiteAt(t *testing.T, now func() time.Time) *site {
 	t.Helper()
 	data := t.TempDir()
 	log, err := boltlog.Open(filepath.Join(data, "events.db"), boltlog.Options{})
@@ -68,7 +72,7 @@ func newSite(t *testing.T) *site {
 			t.Fatal(err)
 		}
 	}
-	svc, err := app.New(context.Background(), app.Config{Log: log, Users: users, DataDir: data, Support: "support ROR-IF, 01 23 45 67 89"})
+	svc, err := app.New(context.Background(), app.Config{Log: log, Users: users, DataDir: data, Now: now, Support: "support ROR-IF, 01 23 45 67 89"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -568,5 +572,39 @@ func TestDisplayLink(t *testing.T) {
 	rest, err := io.ReadAll(br)
 	if err != nil || strings.Contains(string(rest), "data: 15") {
 		t.Fatalf("the revoked link's stream went on: %q, %v", rest, err)
+	}
+}
+
+// The detail kept by the cache is rendered again when a band it shows
+// changes with the clock, though the log did not move.
+func TestCachedPagesAgeWithTheClock(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2025, 3, 6, 14, 40, 0, 0, time.UTC) // 10 min after the seed's last declaration
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := newSiteAt(t, clock)
+	b := s.browser()
+	tok, err := s.users.NewToken("clinicien") // a session would end, idle, as the clock moves
+	if err != nil {
+		t.Fatal(err)
+	}
+	band := func() string {
+		p := b.do("GET", "/disponibilites/consultation/dialyse?departement=77", nil, map[string]string{"Authorization": "Bearer " + tok})
+		m := regexp.MustCompile(`class="etat (b\d)[^"]*" data-at="2025-03-06T14:30:00Z"`).FindStringSubmatch(p.body)
+		if m == nil {
+			t.Fatalf("no line declared at 14:30:\n%s", p.body)
+		}
+		return m[1]
+	}
+	if got := band(); got != "b0" {
+		t.Fatalf("10 minutes after: band %s, want b0 (< 1 h)", got)
+	}
+	if got := band(); got != "b0" { // from the cache
+		t.Fatalf("again: band %s", got)
+	}
+	mu.Lock()
+	now = now.Add(50 * time.Minute)
+	mu.Unlock()
+	if got := band(); got != "b1" {
+		t.Fatalf("an hour after: band %s, want b1 (< 3 h): the cache kept a page past its band", got)
 	}
 }
