@@ -396,6 +396,8 @@ func (s *Server) structure(w http.ResponseWriter, r *http.Request) {
 }
 
 type searchView struct {
+	Heading string
+	Path    string // /recherche or /historique
 	Query   string
 	Sort    string // "disponibles" (default) or "fraicheur"
 	Lines   []unitLine
@@ -408,9 +410,31 @@ const maxSearchLines = 200
 
 // search finds units by name, establishment or commune, places available
 // first (or the freshest first).
-func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+func (s *Server) search(w http.ResponseWriter, r *http.Request) { s.searchPage(w, r, false) }
+
+// history is the auditors' way in (see onlyFor): the search, each unit
+// leading to its history.
+func (s *Server) history(w http.ResponseWriter, r *http.Request) { s.searchPage(w, r, true) }
+
+// onlyFor serves h to the roles given, and the refusal to others. It goes
+// in front of the cache: a page kept for one person is shown to another
+// only past the same check.
+func (s *Server) onlyFor(refusal string, roles []domain.Role, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !slices.Contains(roles, principal(r).Role) {
+			s.errorPage(w, r, http.StatusForbidden, refusal)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) searchPage(w http.ResponseWriter, r *http.Request, history bool) {
 	q := r.URL.Query()
-	v := searchView{Query: strings.TrimSpace(q.Get("q")), Sort: q.Get("tri")}
+	v := searchView{Heading: "Recherche", Path: "/recherche", Query: strings.TrimSpace(q.Get("q")), Sort: q.Get("tri")}
+	if history {
+		v.Heading, v.Path = "Historique des UO", "/historique"
+	}
 	if v.Sort != "fraicheur" {
 		v.Sort = "disponibles"
 	}
@@ -420,7 +444,11 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 			if needle != "" && !strings.Contains(fold(u.Name+" "+u.Establishment+" "+u.Commune), needle) {
 				continue
 			}
-			v.Lines = append(v.Lines, lineOf(u, sn.now, asOf{}))
+			l := lineOf(u, sn.now, asOf{})
+			if history {
+				l.Link += "#historique"
+			}
+			v.Lines = append(v.Lines, l)
 		}
 		expires(r, v.Lines, sn.now)
 	}) {
@@ -436,7 +464,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	if len(v.Lines) > maxSearchLines {
 		v.Lines, v.Limited = v.Lines[:maxSearchLines], true
 	}
-	s.render(w, r, http.StatusOK, "search", "Recherche", true, v)
+	s.render(w, r, http.StatusOK, "search", v.Heading, true, v)
 }
 
 // fold lowers s and drops the accents of French letters, so that "melun"

@@ -71,6 +71,7 @@ func mustParsePages() *pages {
 			}
 			return code
 		},
+		"created": created,
 		"linesOf": func(lines []unitLine, places bool, caption, empty string) linesView {
 			return linesView{Lines: lines, Places: places, Caption: caption, Empty: empty}
 		},
@@ -168,8 +169,14 @@ func navigation(p domain.Principal, current string) []nav {
 		items = append(items, nav{Label: "Mise à jour", Href: "/disponibilites/mise-a-jour"})
 	}
 	items = append(items, nav{Label: "Structures", Href: "/disponibilites/structures"}, nav{Label: "Recherche", Href: "/recherche"})
+	if p.Role == domain.RoleAuditor || p.Role == domain.RoleAdmin {
+		items = append(items, nav{Label: "Historique", Href: "/historique"})
+	}
 	if domain.Authorize(p, domain.ActTrends, "") == nil {
 		items = append(items, nav{Label: "Tendances", Href: "/tendances"})
+	}
+	if p.Role == domain.RoleAdmin {
+		items = append(items, nav{Label: "Administration", Href: "/administration"})
 	}
 	items = append(items, nav{Label: "Mon compte", Href: AccountPath})
 	for i := range items {

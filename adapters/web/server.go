@@ -52,8 +52,10 @@ type Config struct {
 	Accounts Accounts
 	// Tokens, if set, serves display links (DisplayPrefix).
 	Tokens Tokens
-	Now    func() time.Time // the clock; default time.Now
-	Logger *slog.Logger
+	// Directory, if set, is listed on the Administration page.
+	Directory Directory
+	Now       func() time.Time // the clock; default time.Now
+	Logger    *slog.Logger
 	// Support is the contact the login page gives for a lost identifier or
 	// password ("support ROR-IF, 01 23 45 67 89").
 	Support string
@@ -129,12 +131,15 @@ func (s *Server) routes() {
 	page("GET /disponibilites/structures", s.cached(s.structures))
 	page("GET /disponibilites/structures/{finess}", s.cached(s.structure))
 	page("GET /recherche", s.cached(s.search))
+	page("GET /historique", s.onlyFor("l'historique de toutes les UO est réservé aux auditeurs et aux administrateurs ; un responsable lit celui de ses UO sur leur page",
+		[]domain.Role{domain.RoleAuditor, domain.RoleAdmin}, s.cached(s.history)))
 	page("GET /uo/{id}", s.unitPage)
 	page("GET /disponibilites/mise-a-jour", s.updatePage)
 	page("POST /disponibilites/mise-a-jour/{id}", s.declare)
 	page("GET /disponibilites/mise-a-jour/{id}/fermeture", s.closePage)
 	page("POST /disponibilites/mise-a-jour/{id}/fermeture", s.closeUnit)
 	page("POST /disponibilites/mise-a-jour/{id}/reouverture", s.reopenUnit)
+	page("GET /administration", s.onlyFor("l'administration est réservée aux administrateurs", []domain.Role{domain.RoleAdmin}, s.administration))
 	page("GET /tendances", s.trends)
 	page("GET /tendances/manquements.csv", s.missedCSV)
 	page("GET "+AccountPath, s.accountPage)

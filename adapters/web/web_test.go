@@ -67,6 +67,8 @@ func newSiteAt(t *testing.T, now func() time.Time) *site {
 		{ID: "clinicien", Role: domain.RoleProfessionnel},
 		{ID: "analyste", Role: domain.RoleAnalyst},
 		{ID: "nouvelle", Role: domain.RoleProfessionnel, MustChangePassword: true},
+		{ID: "auditrice", Role: domain.RoleAuditor},
+		{ID: "admin", Role: domain.RoleAdmin},
 	} {
 		if err := users.Add(u, password); err != nil {
 			t.Fatal(err)
@@ -606,5 +608,76 @@ func TestCachedPagesAgeWithTheClock(t *testing.T) {
 	mu.Unlock()
 	if got := band(); got != "b1" {
 		t.Fatalf("an hour after: band %s, want b1 (< 3 h): the cache kept a page past its band", got)
+	}
+}
+
+// Pages kept by the cache are served past the same checks as the first time.
+func TestRolesOpenTheirPagesOnly(t *testing.T) {
+	s := newSite(t)
+	aud, clin, adm, other := s.browser(), s.browser(), s.browser(), s.browser()
+	aud.login("auditrice")
+	clin.login("clinicien")
+	adm.login("admin")
+	other.login("resp-ailleurs")
+	p := aud.get("/historique?q=dialyse")
+	if p.status != 200 || !strings.Contains(p.body, `href="/uo/77-EG-01#historique"`) || !strings.Contains(p.body, `href="/historique"`) {
+		t.Fatalf("history for an auditor: %d\n%s", p.status, p.body)
+	}
+	if p := clin.get("/historique?q=dialyse"); p.status != 403 {
+		t.Fatalf("history for a professionnel, after an auditor's visit: %d", p.status)
+	}
+	if strings.Contains(clin.get("/disponibilites/consultation").body, `href="/historique"`) {
+		t.Fatal("a professionnel's navigation offers the history")
+	}
+	a := adm.get("/administration")
+	if a.status != 200 || !strings.Contains(a.body, "resp-eg") || !strings.Contains(a.body, "770110054 (EG)") || !strings.Contains(a.body, "à choisir à la première connexion") {
+		t.Fatalf("administration: %d\n%s", a.status, a.body)
+	}
+	if strings.Contains(a.body, "argon2") || strings.Contains(a.body, s.pw) {
+		t.Fatal("the administration page shows a secret")
+	}
+	for _, b := range []*browser{aud, clin, other} {
+		if p := b.get("/administration"); p.status != 403 {
+			t.Fatalf("administration for another role: %d", p.status)
+		}
+	}
+	// A responsable sees the rows of its own establishments only.
+	if p := other.get("/disponibilites/mise-a-jour"); p.status != 200 || strings.Contains(p.body, "77-EG-01") || !strings.Contains(p.body, "Aucune unité ne vous est rattachée") {
+		t.Fatalf("another establishment's responsable: %d\n%s", p.status, p.body)
+	}
+	if p := other.get("/disponibilites/mise-a-jour/77-EG-01/fermeture"); p.status != 403 {
+		t.Fatalf("another establishment's closure form: %d", p.status)
+	}
+}
+
+// Until the projections caught up, pages answer a French 503 that reloads
+// itself; the probes still answer.
+func TestPagesWaitForTheProjections(t *testing.T) {
+	data := t.TempDir()
+	log, err := boltlog.Open(filepath.Join(data, "events.db"), boltlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	users, err := userfile.Open(filepath.Join(data, "users.json"), userfile.Options{Params: userfile.CheapParams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := users.Add(userfile.User{ID: "clinicien", Role: domain.RoleProfessionnel}, password); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := app.New(context.Background(), app.Config{Log: log, Users: users, DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close() // never Run: the projections do not follow the log
+	srv := httptest.NewServer(svc.Handler())
+	defer srv.Close()
+	s := &site{t: t, srv: srv, log: log, svc: svc, pw: password, users: users}
+	b := s.browser()
+	b.login("clinicien") // logging in needs no projection
+	p := b.get("/disponibilites/consultation")
+	if p.status != 503 || !strings.Contains(p.body, `<meta http-equiv="refresh" content="5">`) || !strings.Contains(p.body, "rattrape") || p.header.Get("Retry-After") == "" {
+		t.Fatalf("before the projections: %d %v\n%s", p.status, p.header, p.body)
 	}
 }

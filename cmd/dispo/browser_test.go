@@ -96,6 +96,7 @@ func serveSeed(t *testing.T) *served {
 		{"clinicien", "professionnel", ""},
 		{"auditeur", "auditor", ""},
 		{"analyste", "analyst", ""},
+		{"admin", "admin", ""},
 	} {
 		pw := "phrase de passe des tests numéro " + strconv.Itoa(len(s.pw)+1)
 		args := []string{"users", "add", u.id, "--role", u.role, "--data", data, "--keep-password"}
@@ -355,7 +356,9 @@ func TestBrowserPagesAccessible(t *testing.T) {
 	aud := newBrowser(t, 1280, 900)
 	anon := newBrowser(t, 1280, 900)
 	ana := newBrowser(t, 1280, 900)
+	adm := newBrowser(t, 1280, 900)
 	s.login(t, ana, "analyste", "/tendances?from=2024-W30&to=2024-W40")
+	s.login(t, adm, "admin", "/administration")
 	s.login(t, resp, "resp-eg", "/disponibilites/mise-a-jour")
 	s.login(t, clin, "clinicien", "/disponibilites/consultation")
 	s.login(t, aud, "auditeur", "/disponibilites/consultation")
@@ -392,6 +395,8 @@ func TestBrowserPagesAccessible(t *testing.T) {
 		{"structure", clin, "/disponibilites/structures/770110054", nil, "Détail des disponibilités par structure"},
 		{"recherche", clin, "/recherche?q=dialyse", nil, "unité(s) trouvée(s)"},
 		{"uo", clin, "/uo/77-EG-02", nil, "Auto dialyse"},
+		{"historique", aud, "/historique", nil, "Choisissez une UO pour lire son historique"},
+		{"administration", adm, "/administration", nil, "Comptes et habilitations"},
 		{"uo-historique", aud, "/uo/77-EG-02", nil, "Historique"},
 		{"uo-passe", aud, "/uo/77-EG-02?at=2024-08-06T12:00", nil, "2 places le 07/08 à 7h"},
 		{"mise-a-jour", resp, "/disponibilites/mise-a-jour", nil, "Saisie des disponibilités"},

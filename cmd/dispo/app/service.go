@@ -178,6 +178,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		wc.Accounts = a
 	}
 	wc.Tokens = cfg.Users
+	if d, ok := cfg.Users.(web.Directory); ok {
+		wc.Directory = d
+	}
 	s.pages = web.New(wc)
 	mux := http.NewServeMux()
 	mux.Handle("/api/", s.api)
