@@ -84,6 +84,10 @@ type Server struct {
 
 	streamsMu sync.Mutex
 	streams   int // live streams open
+	// ending is cancelled by EndStreams: a server shutting down waits for
+	// its requests, and a live stream would never end by itself.
+	ending     context.Context
+	endStreams context.CancelFunc
 }
 
 // New returns a Server with its routes.
@@ -101,6 +105,7 @@ func New(cfg Config) *Server {
 		cfg.KeepAlive = 15 * time.Second
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), pages: mustParsePages(), csrf: http.NewCrossOriginProtection()}
+	s.ending, s.endStreams = context.WithCancel(context.Background())
 	s.routes()
 	return s
 }

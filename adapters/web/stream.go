@@ -33,16 +33,23 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		s.streamsMu.Unlock()
 	}()
 
+	// The stream ends with the request or when the server shuts down
+	// (EndStreams): the page's EventSource then reconnects, to this
+	// server once it is back or to another replica.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer context.AfterFunc(s.ending, cancel)()
+
 	pos := s.cfg.Live.Position()
 	if _, err := w.Write([]byte("retry: 2000\nevent: position\ndata: " + strconv.FormatUint(pos, 10) + "\n\n")); err != nil {
 		return
 	}
 	rc.Flush()
 	for {
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.KeepAlive)
-		err := s.cfg.Live.WaitFor(ctx, pos+1)
-		cancel()
-		if r.Context().Err() != nil {
+		wctx, wcancel := context.WithTimeout(ctx, s.cfg.KeepAlive)
+		err := s.cfg.Live.WaitFor(wctx, pos+1)
+		wcancel()
+		if ctx.Err() != nil {
 			return
 		}
 		if !s.stillValid(r) {
@@ -63,6 +70,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// EndStreams ends the live streams open and those opened later: call it
+// when the server shuts down (http.Server.RegisterOnShutdown), which waits
+// for every request to end.
+func (s *Server) EndStreams() { s.endStreams() }
 
 // Streams is how many live streams are open.
 func (s *Server) Streams() int {

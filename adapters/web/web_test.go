@@ -422,6 +422,19 @@ func TestLiveStreamTellsEachMove(t *testing.T) {
 	if n := s.svc.Pages().Streams(); n != 1 {
 		t.Fatalf("%d streams open, want 1", n)
 	}
+	// A server shutting down ends its streams, or it would wait for them.
+	s.svc.Pages().EndStreams()
+	ended := make(chan struct{})
+	go func() {
+		for lines.Scan() {
+		}
+		close(ended)
+	}()
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("EndStreams left the stream open")
+	}
 }
 
 func TestTrendsPage(t *testing.T) {

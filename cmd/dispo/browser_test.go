@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // The browser tests drive Debian's chromium, headless, against a real
@@ -80,6 +81,8 @@ func get[T any](t *testing.T, ctx context.Context, what string, a chromedp.Actio
 
 // served is a dispo serve child on the seed's log, with its accounts.
 type served struct {
+	child   *child
+	data    string
 	base    string
 	pw      map[string]string
 	display string // a display link's path
@@ -112,8 +115,9 @@ func serveSeed(t *testing.T) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.child, s.data = c, data
 	t.Cleanup(func() {
-		if err := c.stop(10 * time.Second); err != nil {
+		if err := s.child.stop(10 * time.Second); err != nil {
 			t.Errorf("dispo serve: %v", err)
 		}
 		if t.Failed() {
@@ -196,8 +200,31 @@ func TestBrowserFlows(t *testing.T) {
 	resp := newBrowser(t, 1280, 900)
 	clin := newBrowser(t, 1280, 900)
 
-	// The clinician sees the seed's table, then leaves the page open.
-	s.login(t, clin, "clinicien", detail77)
+	// The clinician logs in with the keyboard alone, the focus visible at
+	// each step; then sees the seed's table and leaves the page open.
+	run(t, clin, "login page", chromedp.Navigate(s.base+detail77), chromedp.WaitVisible(chromedp.ID("identifiant")))
+	focusOn := func(id string) {
+		t.Helper()
+		for range 12 {
+			run(t, clin, "tab", chromedp.KeyEvent(kb.Tab))
+			at := get(t, clin, "focus", chromedp.Evaluate[string](`document.activeElement.id || document.activeElement.tagName`))
+			if at == id {
+				outline := get(t, clin, "outline", chromedp.Evaluate[string](`getComputedStyle(document.activeElement).outlineStyle`))
+				if outline == "none" {
+					t.Fatalf("the focus on #%s is not visible", id)
+				}
+				return
+			}
+		}
+		t.Fatalf("12 tabs never reached #%s", id)
+	}
+	focusOn("identifiant")
+	run(t, clin, "type the identifier", chromedp.KeyEvent("clinicien"))
+	focusOn("mot_de_passe")
+	run(t, clin, "type the password and Enter", chromedp.KeyEvent(s.pw["clinicien"]+kb.Enter), chromedp.WaitVisible(chromedp.CSS(".session")))
+	if path := get(t, clin, "location", chromedp.Evaluate[string](`location.pathname + location.search`)); path != detail77 {
+		t.Fatalf("after the keyboard login the browser is at %s", path)
+	}
 	if got := rowsUnder(t, clin, "Département 77"); !slices.EqualFunc(got, seedRows, slices.Equal) {
 		t.Fatalf("Département 77 lists\n%q\nwant\n%q", got, seedRows)
 	}
@@ -317,6 +344,35 @@ func TestBrowserFlows(t *testing.T) {
 		chromedp.Navigate(s.base+"/disponibilites/mise-a-jour"),
 		chromedp.WaitVisible(chromedp.ID("identifiant")),
 	)
+
+	// The server goes away: an open page says so, and recovers when it is
+	// back. (A display link's page: sessions live in the server's memory,
+	// so a logged-in page says instead that its session ended.)
+	run(t, other, "live page", chromedp.Navigate(s.base+s.display+"/dialyse?departement=77"), chromedp.WaitVisible(chromedp.ID("dep-77")))
+	if err := s.child.stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			got := get(t, other, "status", chromedp.Evaluate[string](`document.getElementById('etat-direct').textContent`))
+			if want == "" && got == "" || want != "" && strings.Contains(got, want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the page's status says %q, want %q", got, want)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	waitStatus("Connexion au service perdue")
+	c, err := startChild(filepath.Join(s.data, "serve.log"), "serve", "--data", s.data, "--addr", strings.TrimPrefix(s.base, "http://"), "--metrics-addr", "off")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.child = c
+	waitStatus("")
 }
 
 // axeSource is axe-core, vendored (testdata/axe-core): the accessibility

@@ -169,6 +169,7 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 	}
 	srv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(handler, slog.LevelWarn)}
+	srv.RegisterOnShutdown(svc.Pages().EndStreams)
 	url := "http://" + ln.Addr().String()
 	head, _ := log.Head(ctx)
 	where := logFile(c.data)
