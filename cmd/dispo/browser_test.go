@@ -258,6 +258,35 @@ func TestBrowserFlows(t *testing.T) {
 	if !get(t, clin, "reloaded?", chromedp.Evaluate[bool](`window.notReloaded === true`)) {
 		t.Fatal("the detail page reloaded instead of updating in place")
 	}
+	// Its colours age in place: two hours later, the fresh line is "< 3 h".
+	const etat = `document.querySelectorAll('#dep-77 ~ .tableau tbody tr')[1].querySelector('.etat')`
+	if c := get(t, clin, "band now", chromedp.Evaluate[string](etat+`.className`)); !strings.Contains(c, "b0") {
+		t.Fatalf("the line just declared is in %q, want b0", c)
+	}
+	got := get(t, clin, "band later", chromedp.Evaluate[string](`(function () {
+  var now = Date.now();
+  Date.now = function () { return now + 2 * 3600 * 1000; };
+  document.dispatchEvent(new Event('visibilitychange'));
+  var e = `+etat+`;
+  return e.className + ' | ' + e.querySelector('.bande').textContent + ' | ' + e.title;
+})()`))
+	if !strings.Contains(got, "b1") || !strings.Contains(got, "< 3 h") || !strings.Contains(got, "moins de 3 heures") {
+		t.Fatalf("two hours later the line shows %q, want band b1 (< 3 h)", got)
+	}
+
+	// Printed, the detail keeps its tables and legends, without navigation or forms.
+	if _, err := chromedp.Call(clin, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+		t.Fatal(err)
+	}
+	printed := get(t, clin, "print", chromedp.Evaluate[string](`['.bandeau nav', '.filtres', '#dep-77', '.legendes', '.etat'].map(function (q) {
+  return q + '=' + getComputedStyle(document.querySelector(q)).display;
+}).join(' ')`))
+	if printed != ".bandeau nav=none .filtres=none #dep-77=block .legendes=block .etat=table-cell" {
+		t.Fatalf("printed: %s", printed)
+	}
+	if _, err := chromedp.Call(clin, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: ""}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Bad figures: a French error next to the field, nothing saved.
 	position := func(ctx context.Context) string {

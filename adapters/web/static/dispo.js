@@ -30,6 +30,8 @@
     }
   }
   setInterval(age, 30000);
+  // A tab brought back to the front is aged at once, not up to 30 s later.
+  document.addEventListener('visibilitychange', age);
 
   var src = body.getAttribute('data-live');
   if (!src || !window.EventSource || !window.fetch) return;
