@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"dispo/adapters/httpauth"
@@ -24,13 +25,22 @@ type loginView struct {
 }
 
 // safeNext is where to go after the login: a path of this site only, so
-// that a link cannot send a person elsewhere once logged in.
+// that a link cannot send a person elsewhere once logged in. Browsers drop
+// tabs and line breaks from an address and read a backslash as a slash, so
+// a path holding any of them, or any control character, is refused whole.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") ||
-		strings.HasPrefix(next, LoginPath) {
-		return "/disponibilites/consultation"
+	const home = "/disponibilites/consultation"
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f || c == '\\' {
+			return home
+		}
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") ||
+		strings.HasPrefix(u.Path, "//") || strings.HasPrefix(u.Path, LoginPath) {
+		return home
+	}
+	return u.RequestURI()
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {

@@ -230,6 +230,9 @@ func TestLoginRedirectsWhereThePersonWasGoing(t *testing.T) {
 		{"//autre.example/", "/disponibilites/consultation"},
 		{"https://autre.example/", "/disponibilites/consultation"},
 		{"/\\autre.example", "/disponibilites/consultation"},
+		{"/\t/autre.example", "/disponibilites/consultation"}, // browsers drop tabs: //autre.example
+		{"/\x00x", "/disponibilites/consultation"},
+		{"/recherche?q=a%20b#x", "/recherche?q=a%20b"},
 	} {
 		b := s.browser()
 		p := b.do("POST", "/connexion", url.Values{"identifiant": {"clinicien"}, "mot_de_passe": {s.pw}, "suite": {tc.next}}, nil)
