@@ -170,6 +170,42 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request, identifier, passwor
 	return p, s, nil
 }
 
+// Reauthenticate runs check, which verifies id's password (and may change
+// it: the page where a person sets their own), as a login attempt: under
+// the same throttle and the same bound on verifications in progress, so
+// that a stolen session cannot guess the password faster than the login
+// page lets anyone. check returning userfile.ErrBadCredentials counts as
+// a failed login; a *LoginError (429) says to wait, and check is not run.
+func (a *Auth) Reauthenticate(r *http.Request, id string, check func() error) error {
+	at := a.cfg.Now()
+	try := attempt{addr: a.clientAddr(r), id: id, known: true, device: a.device(r, id, at)}
+	if wait := a.throttle.begin(try, at); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		return &LoginError{Status: http.StatusTooManyRequests, Code: CodeLoginThrottled, Field: FieldPassword,
+			Detail:     "trop d'essais de mot de passe : réessayez dans " + frenchDuration(secs),
+			RetryAfter: time.Duration(secs) * time.Second}
+	}
+	select {
+	case a.logins <- struct{}{}:
+	case <-r.Context().Done():
+		a.throttle.cancel(try)
+		return r.Context().Err()
+	}
+	err := check()
+	<-a.logins
+	switch {
+	case errors.Is(err, userfile.ErrBadCredentials):
+		if a.cfg.OnLoginFailure != nil {
+			a.cfg.OnLoginFailure()
+		}
+	case err == nil:
+		a.throttle.succeeded(try)
+	default:
+		a.throttle.cancel(try) // refused for another reason: the password was right
+	}
+	return err
+}
+
 // stamp returns the credential stamp of id if the store keeps them; an
 // unknown id has none (its login fails anyway).
 func (a *Auth) stamp(id string) (string, error) {

@@ -382,8 +382,16 @@ func (s *Store) SetPassword(id, password string) error {
 // *PasswordError otherwise) and not current (EInvalid). It clears
 // MustChangePassword; sessions end at their next request, as SetPassword's.
 func (s *Store) ChangePassword(id, current, next string) error {
-	if _, err := s.Authenticate(id, current); err != nil {
+	r, err := s.lookup(id)
+	if err != nil {
 		return err
+	}
+	if r == nil {
+		return ErrBadCredentials
+	}
+	verified := r.Password
+	if !s.verify(verified, current) {
+		return ErrBadCredentials
 	}
 	if next == current {
 		return domain.FieldErrorf(domain.EInvalid, "password", "le nouveau mot de passe doit différer de l'actuel")
@@ -392,7 +400,14 @@ func (s *Store) ChangePassword(id, current, next string) error {
 		return err
 	}
 	hash := s.params.hash(next)
-	return s.edit(id, func(r *record) error { r.Password, r.MustChange = hash, false; return nil })
+	return s.edit(id, func(r *record) error {
+		// An administrator's reset in between must not be undone.
+		if r.Password != verified {
+			return domain.Errorf(domain.EConflict, "le mot de passe de %s a été changé entre-temps : reconnectez-vous avec le nouveau", id)
+		}
+		r.Password, r.MustChange = hash, false
+		return nil
+	})
 }
 
 // MustChangePassword reports whether id's password is one an

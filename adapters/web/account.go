@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"dispo/adapters/httpauth"
 	"dispo/adapters/userfile"
 	"dispo/domain"
 )
@@ -76,24 +77,36 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "account", "Mon compte", false, v)
 		return
 	}
-	err := s.cfg.Accounts.ChangePassword(p.UserID, current, next)
+	err := s.cfg.Auth.Reauthenticate(r, p.UserID, func() error { return s.cfg.Accounts.ChangePassword(p.UserID, current, next) })
+	var le *httpauth.LoginError
+	status := http.StatusUnprocessableEntity
 	switch {
+	case errors.As(err, &le):
+		v.Errors[fieldCurrent], status = le.Detail, le.Status
+		w.Header().Set("Retry-After", formatSeconds(le.RetryAfter.Seconds()))
 	case errors.Is(err, userfile.ErrBadCredentials):
 		v.Errors[fieldCurrent] = "ce n'est pas votre mot de passe actuel"
 	case domain.ErrorCode(err) == domain.EInvalid:
 		v.Errors[fieldNew] = domain.ErrorMessage(err)
+	case domain.ErrorCode(err) == domain.EConflict:
+		v.Errors[fieldCurrent], status = domain.ErrorMessage(err), http.StatusConflict
+	case r.Context().Err() != nil:
+		return
 	case err != nil:
 		s.log.Error("changing a password", "user", p.UserID, "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "")
 		return
 	}
 	if len(v.Errors) > 0 {
-		s.render(w, r, http.StatusUnprocessableEntity, "account", "Mon compte", false, v)
+		s.render(w, r, status, "account", "Mon compte", false, v)
 		return
 	}
 	// The change ended every session of the person, this one too: a new
 	// one, with the new password, keeps them where they were.
-	if _, err := s.cfg.Auth.Login(w, r, p.UserID, next); err != nil {
+	// As the login page's: its device cookie goes to the login page.
+	login := r.Clone(r.Context())
+	login.URL.Path = LoginPath
+	if _, err := s.cfg.Auth.Login(w, login, p.UserID, next); err != nil {
 		http.Redirect(w, r, LoginPath, http.StatusSeeOther)
 		return
 	}

@@ -33,6 +33,9 @@ type Auth interface {
 	Middleware(next http.Handler) http.Handler
 	Login(w http.ResponseWriter, r *http.Request, identifier, password string) (domain.Principal, error)
 	Logout(w http.ResponseWriter, r *http.Request)
+	// Reauthenticate runs check (which verifies the person's password)
+	// under the login throttle: see httpauth.Auth.Reauthenticate.
+	Reauthenticate(r *http.Request, id string, check func() error) error
 }
 
 // StreamReader is what a unit's history and the as-of screens read of the log.

@@ -519,6 +519,9 @@ func TestFirstLoginAsksForOwnPassword(t *testing.T) {
 	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/recherche" {
 		t.Fatalf("change: %d %s\n%s", p.status, p.header.Get("Location"), p.body)
 	}
+	if c := strings.Join(p.header.Values("Set-Cookie"), " "); !regexp.MustCompile(`dispo_device=[^;]+; Path=/connexion;`).MatchString(c) {
+		t.Fatalf("the new login's device cookie is not for the login page: %s", c)
+	}
 	if p := b.get("/recherche"); p.status != 200 {
 		t.Fatalf("after the change, the page answers %d (the session should go on)", p.status)
 	}
@@ -695,5 +698,31 @@ func TestPagesWaitForTheProjections(t *testing.T) {
 	p := b.get("/disponibilites/consultation")
 	if p.status != 503 || !strings.Contains(p.body, `<meta http-equiv="refresh" content="5">`) || !strings.Contains(p.body, "rattrape") || p.header.Get("Retry-After") == "" {
 		t.Fatalf("before the projections: %d %v\n%s", p.status, p.header, p.body)
+	}
+}
+
+// Mon compte checks the current password under the login throttle: a
+// stolen session cannot guess it faster than the login page allows.
+func TestAccountPageIsThrottled(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	b.login("clinicien")
+	token := b.csrf()
+	var p page
+	for range 8 {
+		p = b.do("POST", "/compte", url.Values{"mot_de_passe_actuel": {"une devinette de plus"}, "nouveau_mot_de_passe": {"une phrase toute neuve ici"},
+			"confirmation": {"une phrase toute neuve ici"}, "csrf_token": {token}}, nil)
+	}
+	if p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "trop d&#39;essais de mot de passe") || p.header.Get("Retry-After") == "" {
+		t.Fatalf("the 8th wrong password: %d %v\n%s", p.status, p.header, p.body)
+	}
+	// Even the right password waits now: the throttle did not run the check.
+	p = b.do("POST", "/compte", url.Values{"mot_de_passe_actuel": {s.pw}, "nouveau_mot_de_passe": {"une phrase toute neuve ici"},
+		"confirmation": {"une phrase toute neuve ici"}, "csrf_token": {token}}, nil)
+	if p.status != http.StatusTooManyRequests {
+		t.Fatalf("the right password while throttled: %d", p.status)
+	}
+	if _, err := s.users.Authenticate("clinicien", s.pw); err != nil {
+		t.Fatalf("the password changed while throttled: %v", err)
 	}
 }
