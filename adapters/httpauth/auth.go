@@ -316,6 +316,34 @@ func isForm(r *http.Request) bool {
 	return mt == "application/x-www-form-urlencoded"
 }
 
+// Alive reports whether the credentials r was authenticated by still
+// hold: its bearer token is not revoked; its session has not ended, nor
+// its user's password or role changed. A request that lasts (a live
+// stream) asks now and then.
+func (a *Auth) Alive(r *http.Request) bool {
+	if h := r.Header.Get("Authorization"); h != "" {
+		_, token, _ := strings.Cut(h, " ")
+		_, err := a.cfg.Users.AuthenticateToken(strings.TrimSpace(token))
+		return err == nil
+	}
+	if _, ok := sessionFrom(r.Context()); !ok {
+		return false
+	}
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return false
+	}
+	s, ok := a.sessions.get(c.Value, a.cfg.Now())
+	if !ok {
+		return false
+	}
+	if st, ok := a.cfg.Users.(Stamper); ok {
+		stamp, err := st.CredentialStamp(s.userID)
+		return err == nil && stamp == s.stamp
+	}
+	return true
+}
+
 // Require answers 401 to a request Middleware found no principal for, and
 // passes the others to next.
 func (a *Auth) Require(next http.Handler) http.Handler {

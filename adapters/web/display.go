@@ -65,11 +65,12 @@ func (s *Server) displayed(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// stillValid reports whether the display link of r still authenticates: a
-// live stream ends when it is revoked.
+// stillValid reports whether what r was let in by still holds: its display
+// link is not revoked, its session has not ended. A live stream ends when
+// it does not.
 func (s *Server) stillValid(r *http.Request) bool {
 	if _, ok := displayFrom(r); !ok {
-		return true
+		return s.cfg.Auth.Alive(r)
 	}
 	_, err := s.cfg.Tokens.AuthenticateToken(r.PathValue("jeton"))
 	return err == nil

@@ -36,6 +36,9 @@ type Auth interface {
 	// Reauthenticate runs check (which verifies the person's password)
 	// under the login throttle: see httpauth.Auth.Reauthenticate.
 	Reauthenticate(r *http.Request, id string, check func() error) error
+	// Alive reports whether r's credentials still hold (a live stream
+	// ends when they do not).
+	Alive(r *http.Request) bool
 }
 
 // StreamReader is what a unit's history and the as-of screens read of the log.

@@ -726,3 +726,36 @@ func TestAccountPageIsThrottled(t *testing.T) {
 		t.Fatalf("the password changed while throttled: %v", err)
 	}
 }
+
+// A logged-in person's live stream ends once the session does.
+func TestLiveStreamEndsWithTheSession(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	b.login("clinicien")
+	token := b.csrf()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.srv.URL+"/flux", nil)
+	res, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	br := bufio.NewReader(res.Body)
+	if line, _ := br.ReadString('\n'); line != "retry: 2000\n" {
+		t.Fatalf("stream starts with %q", line)
+	}
+	if p := b.do("POST", "/deconnexion", url.Values{"csrf_token": {token}}, nil); p.status != http.StatusSeeOther {
+		t.Fatalf("logout: %d", p.status)
+	}
+	resp := s.browser()
+	resp.login("resp-eg")
+	form := url.Values{"disponible": {"3"}, "installees": {"18"}, "fermees": {"0"}, "commentaire": {""}, "revision": {"4"}, "csrf_token": {resp.csrf()}}
+	if p := resp.do("POST", "/disponibilites/mise-a-jour/77-EG-02", form, nil); p.status != http.StatusSeeOther {
+		t.Fatalf("save: %d", p.status)
+	}
+	rest, err := io.ReadAll(br)
+	if err != nil || strings.Contains(string(rest), "data: 15") {
+		t.Fatalf("the stream went on after the logout: %q, %v", rest, err)
+	}
+}
