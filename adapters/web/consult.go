@@ -252,6 +252,12 @@ type detailView struct {
 	SelectedType, Selected string
 }
 
+// The parameters the detail and the search read (the cache's key).
+var (
+	detailParams = []string{"departement", "type", "disponibles"}
+	searchParams = []string{"q", "tri"}
+)
+
 // detail is "Détail des disponibilités par département" for a category,
 // optionally one department (?departement=) and one type (?type=), and
 // only the units with places available (?disponibles=1).

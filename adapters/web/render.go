@@ -147,8 +147,8 @@ type layout struct {
 	Now     time.Time
 	Refresh int           // seconds before the page reloads itself; 0: never
 	Stream  string        // the live stream a live page follows
-	Main    template.HTML // the page's main element, rendered
-	mainZ   *deflated     // Main compressed apart, when the cache has it
+	Main    template.HTML // where the layout puts the main element (mainMark)
+	mainZ   *deflated     // the main element, rendered and compressed apart
 	Display string        // a display link's screen: no navigation, no session
 	Content any
 }
@@ -191,9 +191,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 }
 
 // renderWith is render with a last word on the layout. With no name, the
-// layout's Main is already rendered (a page from the cache).
+// main element is already rendered (a page from the cache: mod sets it).
 func (s *Server) renderWith(w http.ResponseWriter, r *http.Request, status int, name, title string, live bool, content any, mod func(*layout)) {
-	l := layout{Title: title, Live: live, Pos: s.cfg.Live.Position(), Now: s.cfg.Now().UTC(), Content: content,
+	l := layout{Title: title, Live: live, Pos: s.position(r), Now: s.cfg.Now().UTC(), Content: content,
 		CSRF: httpauth.CSRFToken(r), Stream: "/flux"}
 	if d, ok := displayFrom(r); ok {
 		l.Stream, l.Display = d.base+"/flux", d.label
@@ -220,20 +220,22 @@ func (s *Server) renderWith(w http.ResponseWriter, r *http.Request, status int, 
 			}
 			return
 		}
-		l.Main = template.HTML(buf.String()) // rendered by html/template: escaped
-		z := deflate([]byte(l.Main), false)
+		z := deflate(bytes.Clone(buf.Bytes()), false)
 		l.mainZ = &z
 		if cacheable && status == http.StatusOK {
-			s.mains.put(c.key, cachedMain{pos: c.pos, until: c.until, html: l.Main, z: z, title: title, live: live})
+			s.mains.put(c.key, cachedMain{pos: c.pos, until: c.until, z: z, title: title, live: live}, s.cfg.Live.Position())
 		}
 		buf.Reset()
 	}
+	z := l.mainZ
+	if z == nil {
+		panic("web: a page without its main element") // renderWith's callers give one
+	}
 	if r.Header.Get(partialHeader) != "" {
 		// A live page refreshing its main element.
-		send(w, r, status, "text/html; charset=utf-8", []byte(l.Main))
+		send(w, r, status, "text/html; charset=utf-8", z.plain)
 		return
 	}
-	main, z := l.Main, l.mainZ
 	l.Main = mainMark
 	if err := s.pages.layout.Execute(&buf, l); err != nil {
 		s.log.Error("rendering the layout", "page", name, "err", err)
@@ -243,10 +245,6 @@ func (s *Server) renderWith(w http.ResponseWriter, r *http.Request, status int, 
 	head, tail, ok := bytes.Cut(buf.Bytes(), []byte(mainMark))
 	if !ok {
 		panic("web: the layout does not show Main") // cannot happen: layout.tmpl does
-	}
-	if z == nil {
-		d := deflate([]byte(main), false)
-		z = &d
 	}
 	sendPage(w, r, status, head, *z, tail)
 }

@@ -138,12 +138,12 @@ func (s *Server) routes() {
 	open("GET /cgu", s.staticPage("cgu", "Conditions générales d'utilisation"))
 	open("GET /accessibilite", s.staticPage("accessibilite", "Déclaration d'accessibilité"))
 	page("GET /disponibilites/consultation", s.cached(s.consultation))
-	page("GET /disponibilites/consultation/{categorie}", s.cached(s.detail))
+	page("GET /disponibilites/consultation/{categorie}", s.cached(s.detail, detailParams...))
 	page("GET /disponibilites/structures", s.cached(s.structures))
 	page("GET /disponibilites/structures/{finess}", s.cached(s.structure))
-	page("GET /recherche", s.cached(s.search))
+	page("GET /recherche", s.cached(s.search, searchParams...))
 	page("GET /historique", s.onlyFor("l'historique de toutes les UO est réservé aux auditeurs et aux administrateurs ; un responsable lit celui de ses UO sur leur page",
-		[]domain.Role{domain.RoleAuditor, domain.RoleAdmin}, s.cached(s.history)))
+		[]domain.Role{domain.RoleAuditor, domain.RoleAdmin}, s.cached(s.history, searchParams...)))
 	page("GET /uo/{id}", s.unitPage)
 	page("GET /disponibilites/mise-a-jour", s.updatePage)
 	page("POST /disponibilites/mise-a-jour/{id}", s.declare)
@@ -160,7 +160,7 @@ func (s *Server) routes() {
 	shown := func(pattern string, h http.HandlerFunc) { m.Handle(pattern, s.wrap(anyone, true, s.displayed(h))) }
 	shown("GET "+DisplayPrefix+"{jeton}", s.cached(s.consultation))
 	shown("GET "+DisplayPrefix+"{jeton}/flux", s.stream)
-	shown("GET "+DisplayPrefix+"{jeton}/{categorie}", s.cached(s.detail))
+	shown("GET "+DisplayPrefix+"{jeton}/{categorie}", s.cached(s.detail, detailParams...))
 	m.Handle("/", s.wrap(anyone, false, func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
 	}))
@@ -206,9 +206,22 @@ func (s *Server) wrap(g guard, ready bool, h http.HandlerFunc) http.Handler {
 				return
 			}
 		}
-		h(w, r)
+		// What a page shows is at least as recent as the position read
+		// now, before it reads the projections: the live script, told of a
+		// later one, fetches it again rather than missing it.
+		h(w, r.WithContext(context.WithValue(r.Context(), positionKey{}, s.cfg.Live.Position())))
 	})
 	return securityHeaders(s.cfg.Auth.Middleware(inner))
+}
+
+type positionKey struct{}
+
+// position is the log position read when the request began.
+func (s *Server) position(r *http.Request) uint64 {
+	if p, ok := r.Context().Value(positionKey{}).(uint64); ok {
+		return p
+	}
+	return s.cfg.Live.Position()
 }
 
 // contentSecurityPolicy allows the page's own assets only: no inline
