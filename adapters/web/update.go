@@ -189,8 +189,10 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request) {
 		s.renderUpdate(w, r, http.StatusUnprocessableEntity, "", &f)
 		return
 	}
-	if c := form.Get(fieldComment); c != u.Comment {
-		cmd.Comment = &c // changed: set, or cleared when emptied
+	// A form without the field (a script's) leaves the comment alone;
+	// with it, a changed comment is set, or cleared when emptied.
+	if c := strings.TrimSpace(form.Get(fieldComment)); form.Has(fieldComment) && c != u.Comment {
+		cmd.Comment = &c
 	}
 	s.execute(w, r, u, cmd, rev, f.refused(s, w, r))
 }

@@ -759,3 +759,28 @@ func TestLiveStreamEndsWithTheSession(t *testing.T) {
 		t.Fatalf("the stream went on after the logout: %q, %v", rest, err)
 	}
 }
+
+// A form that lacks the comment field leaves the comment as it is.
+func TestSaveWithoutCommentFieldKeepsTheComment(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	b.login("resp-eg")
+	token := b.csrf()
+	save := func(rev string, comment *string) {
+		t.Helper()
+		f := url.Values{"disponible": {"1"}, "installees": {"18"}, "revision": {rev}, "csrf_token": {token}}
+		if comment != nil {
+			f.Set("commentaire", *comment)
+		}
+		if p := b.do("POST", "/disponibilites/mise-a-jour/77-EG-02", f, nil); p.status != http.StatusSeeOther {
+			t.Fatalf("save: %d\n%s", p.status, p.body)
+		}
+	}
+	c := "1 place le 11/03 à 10h"
+	save("4", &c)
+	rev := regexp.MustCompile(`action="/disponibilites/mise-a-jour/77-EG-02"><input type="hidden" name="csrf_token" value="[^"]+"><input type="hidden" name="revision" value="(\d+)"`).FindStringSubmatch(b.get("/disponibilites/mise-a-jour").body)
+	save(rev[1], nil)
+	if p := b.get("/uo/77-EG-02"); !strings.Contains(p.body, "<dt>Commentaire</dt><dd>1 place le 11/03 à 10h") {
+		t.Fatalf("a form without the comment field cleared it:\n%s", p.body)
+	}
+}
