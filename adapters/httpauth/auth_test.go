@@ -611,3 +611,20 @@ func TestEndSessions(t *testing.T) {
 		t.Fatalf("EndSessions again ended %d", n)
 	}
 }
+
+func TestJSONLoginRefusesAnAdministratorsPassword(t *testing.T) {
+	f := newFixture(t, false, nil)
+	if err := f.store.Add(userfile.User{ID: "nouvelle", Role: domain.RoleProfessionnel, MustChangePassword: true}, pw); err != nil {
+		t.Fatal(err)
+	}
+	res := f.login("nouvelle", pw)
+	expect(t, "an administrator's password", res, http.StatusForbidden, httpauth.CodePasswordChangeRequired)
+	if strings.Contains(strings.Join(res.header.Values("Set-Cookie"), " "), httpauth.CookieName+"=") {
+		t.Fatal("a session was opened")
+	}
+	if !strings.Contains(res.body, "/compte") {
+		t.Fatalf("the refusal does not say where to go: %s", res.body)
+	}
+	// A wrong password still gets the one answer of bad credentials.
+	expect(t, "a wrong password", f.login("nouvelle", "not the password at all"), http.StatusUnauthorized, "unauthorized")
+}

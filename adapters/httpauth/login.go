@@ -62,7 +62,7 @@ func (a *Auth) LoginHandler() http.Handler {
 		if !a.decode(w, r, &req) {
 			return
 		}
-		p, s, err := a.login(w, r, req.Identifier, req.Password)
+		p, s, err := a.login(w, r, req.Identifier, req.Password, true)
 		var le *LoginError
 		switch {
 		case errors.As(err, &le):
@@ -109,11 +109,23 @@ func (e *LoginError) Error() string { return e.Detail }
 // a *LoginError; any other error is internal (the user store cannot be
 // read) and the client should only be told "erreur interne".
 func (a *Auth) Login(w http.ResponseWriter, r *http.Request, identifier, password string) (domain.Principal, error) {
-	p, _, err := a.login(w, r, identifier, password)
+	p, _, err := a.login(w, r, identifier, password, false)
 	return p, err
 }
 
-func (a *Auth) login(w http.ResponseWriter, r *http.Request, identifier, password string) (domain.Principal, session, error) {
+// CodePasswordChangeRequired refuses a JSON login with a password an
+// administrator chose: its owner chooses their own on the web page first.
+const CodePasswordChangeRequired = "password_change_required"
+
+// PasswordChanger is a user store that tells when a password is one an
+// administrator chose (userfile.Store is one).
+type PasswordChanger interface {
+	MustChangePassword(id string) (bool, error)
+}
+
+// login is Login; api: the JSON door, which refuses an administrator's
+// password (the web page's door lets it in, to the page that changes it).
+func (a *Auth) login(w http.ResponseWriter, r *http.Request, identifier, password string, api bool) (domain.Principal, session, error) {
 	switch {
 	case identifier == "":
 		return domain.Principal{}, session{}, &LoginError{Status: http.StatusBadRequest, Code: domain.EInvalid, Field: FieldIdentifier, Detail: "l'identifiant est obligatoire"}
@@ -160,6 +172,16 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request, identifier, passwor
 		return domain.Principal{}, session{}, err
 	}
 	a.throttle.succeeded(try)
+	if pc, ok := a.cfg.Users.(PasswordChanger); ok && api {
+		must, err := pc.MustChangePassword(identifier)
+		if err != nil {
+			return domain.Principal{}, session{}, err
+		}
+		if must {
+			return domain.Principal{}, session{}, &LoginError{Status: http.StatusForbidden, Code: CodePasswordChangeRequired, Field: FieldPassword,
+				Detail: "ce mot de passe a été choisi par un administrateur : choisissez le vôtre d'abord, dans un navigateur (page Mon compte, /compte), puis reconnectez-vous"}
+		}
+	}
 	if c, err := r.Cookie(CookieName); err == nil {
 		a.sessions.remove(c.Value)
 	}

@@ -37,14 +37,13 @@ type accountView struct {
 }
 
 // mustChange reports whether r's person must choose a password before
-// anything else.
-func (s *Server) mustChange(r *http.Request) bool {
+// anything else; an error when the user store cannot tell.
+func (s *Server) mustChange(r *http.Request) (bool, error) {
 	p, ok := principalOK(r)
 	if !ok || s.cfg.Accounts == nil {
-		return false
+		return false, nil
 	}
-	must, err := s.cfg.Accounts.MustChangePassword(p.UserID)
-	return err == nil && must
+	return s.cfg.Accounts.MustChangePassword(p.UserID)
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
@@ -52,7 +51,8 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "")
 		return
 	}
-	v := accountView{Required: s.mustChange(r), Next: r.URL.Query().Get(fieldNext), Errors: map[string]string{}}
+	must, _ := s.mustChange(r) // wrap checked it
+	v := accountView{Required: must, Next: r.URL.Query().Get(fieldNext), Errors: map[string]string{}}
 	s.render(w, r, http.StatusOK, "account", "Mon compte", false, v)
 }
 
@@ -63,7 +63,8 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	p := principal(r)
 	f := r.PostForm
-	v := accountView{Required: s.mustChange(r), Next: f.Get(fieldNext), Errors: map[string]string{}}
+	must, _ := s.mustChange(r)
+	v := accountView{Required: must, Next: f.Get(fieldNext), Errors: map[string]string{}}
 	current, next := f.Get(fieldCurrent), f.Get(fieldNew)
 	switch {
 	case current == "":

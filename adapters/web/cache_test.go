@@ -29,3 +29,14 @@ func TestCacheKeysIgnoreJunkAndTheCacheStaysBounded(t *testing.T) {
 		t.Fatal("the last page put is not kept")
 	}
 }
+
+func TestAcceptsGzip(t *testing.T) {
+	for h, want := range map[string]bool{"": false, "gzip": true, "br, gzip": true, "gzip;q=0.5": true, "gzip; q=0": false,
+		"gzip;q=0.0": false, "gzip;q=0.000": false, "deflate": false, "GZIP": true} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Accept-Encoding", h)
+		if got := acceptsGzip(r); got != want {
+			t.Errorf("Accept-Encoding %q: %v, want %v", h, got, want)
+		}
+	}
+}

@@ -59,6 +59,10 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, fn func(sn snapsho
 		s.errorPage(w, r, http.StatusBadRequest, "paramètre at : "+err.Error())
 		return false
 	}
+	if _, display := displayFrom(r); display && !at.IsZero() {
+		s.errorPage(w, r, http.StatusBadRequest, "un lien d'affichage montre l'état actuel seulement")
+		return false
+	}
 	if at.IsZero() {
 		now := s.cfg.Now()
 		s.cfg.Live.View(func(a *projections.Availability) { fn(snapshot{now: now, a: a}) })

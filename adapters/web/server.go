@@ -190,7 +190,13 @@ func (s *Server) wrap(g guard, ready bool, h http.HandlerFunc) http.Handler {
 				http.Redirect(w, r, LoginPath+"?suite="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			if r.URL.Path != AccountPath && s.mustChange(r) {
+			must, err := s.mustChange(r)
+			if err != nil {
+				s.log.Error("reading the user store", "err", err)
+				s.errorPage(w, r, http.StatusInternalServerError, "")
+				return
+			}
+			if r.URL.Path != AccountPath && must {
 				if r.Method != http.MethodGet {
 					s.errorPage(w, r, http.StatusForbidden, "choisissez d'abord votre mot de passe (page Mon compte)")
 					return
@@ -272,12 +278,20 @@ func send(w http.ResponseWriter, r *http.Request, status int, contentType string
 	}
 }
 
+// acceptsGzip reports whether Accept-Encoding takes gzip with a weight
+// above 0 ("gzip", "gzip;q=0.5", but not "gzip;q=0.0").
 func acceptsGzip(r *http.Request) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(strings.TrimSpace(q), " ", "") != "q=0" {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			continue
+		}
+		k, v, found := strings.Cut(strings.ReplaceAll(params, " ", ""), "=")
+		if !found || !strings.EqualFold(k, "q") {
 			return true
 		}
+		q, err := strconv.ParseFloat(v, 64)
+		return err == nil && q > 0
 	}
 	return false
 }

@@ -47,6 +47,10 @@ func (s *Server) unitPage(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusBadRequest, "paramètre at : "+err.Error())
 		return
 	}
+	if at.After(s.cfg.Now()) {
+		s.errorPage(w, r, http.StatusBadRequest, "paramètre at : l'instant demandé est dans le futur")
+		return
+	}
 	var v unitPageView
 	var found bool
 	s.cfg.Live.View(func(a *projections.Availability) { v.Line.UnitView, found = a.Unit(id) })

@@ -346,6 +346,9 @@ func TestErrorPagesAreFrenchPagesAndTheAPIKeepsProblems(t *testing.T) {
 	if p := b.get("/disponibilites/consultation?at=hier"); p.status != 400 || !strings.Contains(p.body, "date et heure attendues") {
 		t.Fatalf("a bad at: %d", p.status)
 	}
+	if p := b.get("/uo/77-EG-01?at=2999-01-01T00:00"); p.status != 400 || !strings.Contains(p.body, "dans le futur") {
+		t.Fatalf("a unit in the future: %d", p.status)
+	}
 	api := b.get("/api/v1/nulle-part")
 	if api.status != 404 || api.header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("API 404: %d %s", api.status, api.header.Get("Content-Type"))
@@ -557,6 +560,9 @@ func TestDisplayLink(t *testing.T) {
 	d := screen.get(base + "/dialyse?departement=77")
 	if d.status != 200 || !strings.Contains(d.body, "Département 77") || strings.Contains(d.body, `href="/uo/`) {
 		t.Fatalf("display detail: %d (unit links must not be there)\n%s", d.status, d.body)
+	}
+	if p := screen.get(base + "?at=2025-03-01T12:00"); p.status != 400 {
+		t.Fatalf("a display link asked for the past: %d", p.status)
 	}
 	if p := screen.get("/disponibilites/consultation"); p.status != http.StatusSeeOther {
 		t.Fatalf("the display link opened a session: %d", p.status)

@@ -159,13 +159,13 @@ func newCrashRig(t *testing.T, seed uint64) *crashRig {
 		}
 	})
 	// Logins are made offline, as an operator does before the first start.
-	mustDispoIn(t, crashPassword+"\n", "users", "add", "crash-admin", "--role", "admin", "--data", r.data)
+	mustDispoIn(t, crashPassword+"\n", "users", "add", "crash-admin", "--role", "admin", "--data", r.data, "--keep-password")
 	r.admin = r.token("crash-admin")
 	for i := range crashClients {
 		c := &crashClient{id: i, finess: fmt.Sprintf("77%07d", 100+i), closed: map[string]bool{}, comment: map[string]string{},
 			rng: rand.New(rand.NewPCG(seed, uint64(i+1)))}
 		id := fmt.Sprintf("crash-%02d", i)
-		mustDispoIn(t, crashPassword+"\n", "users", "add", id, "--role", "responsable", "--establishment", c.finess, "--data", r.data)
+		mustDispoIn(t, crashPassword+"\n", "users", "add", id, "--role", "responsable", "--establishment", c.finess, "--data", r.data, "--keep-password")
 		c.token = r.token(id)
 		for u := range unitsPerOwner {
 			c.units = append(c.units, fmt.Sprintf("C%02d-%d", i, u))

@@ -342,7 +342,7 @@ func (s *testServer) mustLogin(id, password string) string {
 
 func TestUsersLogoutUnlockPasswdRoleOnARunningServer(t *testing.T) {
 	data := shortDataDir(t)
-	if code, _, errOut := dispo(t, userPW, "users", "add", "--data", data, "alice", "--role", "professionnel"); code != 0 {
+	if code, _, errOut := dispo(t, userPW, "users", "add", "--data", data, "alice", "--role", "professionnel", "--keep-password"); code != 0 {
 		t.Fatal(errOut)
 	}
 	srv := startTestServer(t, data)
@@ -397,7 +397,7 @@ func TestUsersLogoutUnlockPasswdRoleOnARunningServer(t *testing.T) {
 // passwd and role change the file and say nothing of sessions.
 func TestUsersLogoutUnlockOffline(t *testing.T) {
 	data := shortDataDir(t)
-	if code, _, errOut := dispo(t, userPW, "users", "add", "--data", data, "alice", "--role", "professionnel"); code != 0 {
+	if code, _, errOut := dispo(t, userPW, "users", "add", "--data", data, "alice", "--role", "professionnel", "--keep-password"); code != 0 {
 		t.Fatal(errOut)
 	}
 	out := mustDispo(t, "users", "logout", "alice", "--data", data)
