@@ -26,6 +26,8 @@ import (
 	"dispo/adapters/httpauth"
 	"dispo/domain"
 	"dispo/projections"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Auth is what the pages need of the login machinery (httpauth.Auth).
@@ -71,6 +73,8 @@ type Config struct {
 	// KeepAlive is how often a live stream sends a comment when nothing
 	// moves, so that proxies and the browser keep it open; default 15 s.
 	KeepAlive time.Duration
+	// Registry, if set, receives the pages' metrics.
+	Registry *prometheus.Registry
 }
 
 // LoginPath is the login form's path: httpauth.Config.FormLoginPath.
@@ -86,7 +90,8 @@ type Server struct {
 	// form, which no session protects yet.
 	csrf *http.CrossOriginProtection
 
-	mains pageCache // the consultation pages' main elements
+	mains   pageCache // the consultation pages' main elements
+	metrics *metrics
 
 	streamsMu sync.Mutex
 	streams   int // live streams open
@@ -112,6 +117,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), pages: mustParsePages(), csrf: http.NewCrossOriginProtection()}
 	s.ending, s.endStreams = context.WithCancel(context.Background())
+	s.metrics = newMetrics(s, cfg.Registry)
 	s.routes()
 	return s
 }
@@ -217,7 +223,7 @@ func (s *Server) wrap(g guard, ready bool, h http.HandlerFunc) http.Handler {
 		// later one, fetches it again rather than missing it.
 		h(w, r.WithContext(context.WithValue(r.Context(), positionKey{}, s.cfg.Live.Position())))
 	})
-	return securityHeaders(s.cfg.Auth.Middleware(inner))
+	return s.measured(securityHeaders(s.cfg.Auth.Middleware(inner)))
 }
 
 type positionKey struct{}

@@ -23,6 +23,8 @@ import (
 	"dispo/adapters/userfile"
 	"dispo/cmd/dispo/app"
 	"dispo/domain"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // site is the service on a real bbolt file, the seed's log in it, served
@@ -35,6 +37,7 @@ type site struct {
 	pw    string
 	data  string
 	users *userfile.Store
+	reg   *prometheus.Registry
 }
 
 const password = "phrase de passe des essais"
@@ -74,7 +77,8 @@ func newSiteAt(t *testing.T, now func() time.Time) *site {
 			t.Fatal(err)
 		}
 	}
-	svc, err := app.New(context.Background(), app.Config{Log: log, Users: users, DataDir: data, Now: now, Support: "support ROR-IF, 01 23 45 67 89"})
+	reg := prometheus.NewRegistry()
+	svc, err := app.New(context.Background(), app.Config{Log: log, Users: users, DataDir: data, Now: now, Registry: reg, Support: "support ROR-IF, 01 23 45 67 89"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +86,7 @@ func newSiteAt(t *testing.T, now func() time.Time) *site {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close() })
-	s := &site{t: t, log: log, svc: svc, pw: password, data: data, users: users}
+	s := &site{t: t, log: log, svc: svc, pw: password, data: data, users: users, reg: reg}
 	s.srv = httptest.NewServer(svc.Handler())
 	t.Cleanup(s.srv.Close)
 	deadline := time.Now().Add(10 * time.Second)
@@ -788,5 +792,36 @@ func TestSaveWithoutCommentFieldKeepsTheComment(t *testing.T) {
 	save(rev[1], nil)
 	if p := b.get("/uo/77-EG-02"); !strings.Contains(p.body, "<dt>Commentaire</dt><dd>1 place le 11/03 à 10h") {
 		t.Fatalf("a form without the comment field cleared it:\n%s", p.body)
+	}
+}
+
+func TestPagesAreMeasured(t *testing.T) {
+	s := newSite(t)
+	b := s.browser()
+	b.login("clinicien")
+	b.get("/disponibilites/consultation/dialyse?departement=77")
+	b.get("/uo/inconnue")
+	families, err := s.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]uint64{}
+	streams := false
+	for _, f := range families {
+		switch f.GetName() {
+		case "dispo_page_duration_seconds":
+			for _, m := range f.GetMetric() {
+				l := map[string]string{}
+				for _, p := range m.GetLabel() {
+					l[p.GetName()] = p.GetValue()
+				}
+				seen[l["route"]+" "+l["code"]] += m.GetHistogram().GetSampleCount()
+			}
+		case "dispo_live_streams":
+			streams = true
+		}
+	}
+	if seen["GET /disponibilites/consultation/{categorie} 200"] != 1 || seen["GET /uo/{id} 404"] != 1 || seen["POST /connexion 303"] != 1 || !streams {
+		t.Fatalf("page metrics %v, live streams gauge %v", seen, streams)
 	}
 }

@@ -173,7 +173,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		Seal:          seal,
 	})
 	wc := web.Config{Ledger: ledger, Live: s.live, Streams: cfg.Log, Auth: auth, Now: cfg.Now, Logger: s.log,
-		Support: cfg.Support, MaxWait: cfg.MaxWait}
+		Support: cfg.Support, MaxWait: cfg.MaxWait, Registry: cfg.Registry}
 	if a, ok := cfg.Users.(web.Accounts); ok {
 		wc.Accounts = a
 	}
