@@ -122,6 +122,9 @@ type (
 		// Comment, if not nil, is set (or cleared when empty) with the
 		// declaration, in the same append: the "Mise à jour" form sends both.
 		Comment *string
+		// CapacitySource: see AvailabilityDeclared. The ledger sets it
+		// from the principal who asks, when there is one.
+		CapacitySource string
 	}
 	// CorrectDeclaration corrects the unit's last declaration, named by
 	// its event id (DeclarationID).
@@ -223,7 +226,7 @@ func propose(s *UnitState, cmd Command, now time.Time) ([]Event, error) {
 		}
 		return []Event{UnitDetailsChanged{c.Unit}}, nil
 	case DeclareAvailability:
-		evs := []Event{AvailabilityDeclared{Available: c.Available, Installed: c.Installed, ClosedPlaces: c.ClosedPlaces}}
+		evs := []Event{AvailabilityDeclared{Available: c.Available, Installed: c.Installed, ClosedPlaces: c.ClosedPlaces, CapacitySource: c.CapacitySource}}
 		switch {
 		case c.Comment == nil, *c.Comment == s.comment:
 		case *c.Comment == "":

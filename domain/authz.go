@@ -8,6 +8,10 @@ type Principal struct {
 	UserID         string
 	Role           Role
 	Establishments []string
+	// CapacitySource is, for a program's account (bed-management software
+	// feeding the directory), the national code its declarations carry
+	// (see AvailabilityDeclared); "" for a person.
+	CapacitySource string
 }
 
 // Action is what a principal asks to do.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -45,6 +46,11 @@ type AvailabilityDeclared struct {
 	Available    int `json:"available"`
 	Installed    int `json:"installed"`
 	ClosedPlaces int `json:"closed"`
+	// CapacitySource is the national code of where the figures come from
+	// (TRE_R335 typeSourceCapacite) when a program declared them: the code
+	// its account is registered with. "" for a person's declaration
+	// (01 Saisie manuelle), as every declaration before it was.
+	CapacitySource string `json:"capacity_source,omitempty"`
 }
 
 // AvailabilityCorrected replaces the figures of the unit's last
@@ -122,7 +128,28 @@ func (UnitReopened) Validate() error         { return nil }
 func (UnitUnpooled) Validate() error         { return nil }
 
 func (e AvailabilityDeclared) Validate() error {
+	if e.CapacitySource != "" && !ValidCapacitySource(e.CapacitySource) {
+		return FieldErrorf(EInvalid, "capacity_source", "source %q inconnue : 01, 02, 03 ou 04 (typeSourceCapacite)", strings.ToValidUTF8(e.CapacitySource, ""))
+	}
 	return checkCounts(e.Available, e.Installed, e.ClosedPlaces)
+}
+
+// Capacity sources (TRE_R335 TypeSourceCapacite), as the national ROR
+// codes them.
+const (
+	CapacitySourceManual        = "01" // Saisie manuelle: a person
+	CapacitySourceBedManagement = "02" // Bed management: the default of a program
+	CapacitySourceGAM           = "03" // Gestion administrative des malades
+	CapacitySourceDPI           = "04" // Dossier patient informatisé
+)
+
+// ValidCapacitySource reports whether code is one of the national codes.
+func ValidCapacitySource(code string) bool {
+	switch code {
+	case CapacitySourceManual, CapacitySourceBedManagement, CapacitySourceGAM, CapacitySourceDPI:
+		return true
+	}
+	return false
 }
 
 // checkCounts is the rule of a declaration's figures (DOMAIN.md): whole

@@ -52,6 +52,17 @@ func TestAvailabilityDeclaredValidate(t *testing.T) {
 	if msg := domain.ErrorMessage(domain.AvailabilityDeclared{Available: 6, Installed: 20, ClosedPlaces: 15}.Validate()); msg != "les places disponibles (6) dépassent les places installées moins les fermées (5)" {
 		t.Errorf("available > installed - closed: message %q", msg)
 	}
+	for _, code := range []string{"01", "02", "03", "04"} {
+		if err := (domain.AvailabilityDeclared{Installed: 1, CapacitySource: code}).Validate(); err != nil {
+			t.Errorf("capacity source %q: %v, want valid", code, err)
+		}
+	}
+	for _, code := range []string{"00", "05", "2", "002", " 02", "Bed management", "0\x002"} {
+		err := domain.AvailabilityDeclared{Installed: 1, CapacitySource: code}.Validate()
+		if domain.ErrorCode(err) != domain.EInvalid || domain.ErrorField(err) != "capacity_source" {
+			t.Errorf("capacity source %q: %v, want refused on capacity_source", code, err)
+		}
+	}
 	for _, tt := range tests {
 		e := domain.AvailabilityDeclared{Available: tt.a, Installed: tt.i, ClosedPlaces: tt.c}
 		err := e.Validate()
@@ -179,6 +190,8 @@ func TestEncodeEventFormat(t *testing.T) {
 		{domain.UnitRegistered{Unit: validUnit()}, `{"unit_id":"77-EG-01","finess":"770110054","establishment":"EG","department":"77","type":"udm","name":"UC DIALYSE UDM","phone":"01 64 00 00 00"}`},
 		{domain.UnitDetailsChanged{Unit: domain.Unit{ID: "a"}}, `{"unit_id":"a","finess":"","establishment":"","department":"","type":"","name":""}`},
 		{domain.AvailabilityDeclared{Available: 1, Installed: 18, ClosedPlaces: 0}, `{"available":1,"installed":18,"closed":0}`},
+		{domain.AvailabilityDeclared{Available: 1, Installed: 18, CapacitySource: "02"}, `{"available":1,"installed":18,"closed":0,"capacity_source":"02"}`},
+		{domain.UnitDetailsChanged{Unit: domain.Unit{ID: "a", SyncID: "S1"}}, `{"unit_id":"a","finess":"","establishment":"","department":"","type":"","name":"","sync_id":"S1"}`},
 		{domain.CommentSet{Text: "é"}, `{"text":"é"}`},
 		{domain.CommentCleared{}, `{}`},
 		{domain.UnitClosed{Reason: "r", Start: t0}, `{"reason":"r","start":"2025-03-11T10:00:00Z","reopenable":false}`},
@@ -363,6 +376,6 @@ func ExampleDecodeEvent() {
 	_, err = domain.DecodeEvent("availability.declared", 1, []byte(`{"available":1.5,"installed":18,"closed":0}`))
 	fmt.Println(domain.ErrorCode(err))
 	// Output:
-	// domain.AvailabilityDeclared{Available:1, Installed:18, ClosedPlaces:0} <nil>
+	// domain.AvailabilityDeclared{Available:1, Installed:18, ClosedPlaces:0, CapacitySource:""} <nil>
 	// invalid
 }

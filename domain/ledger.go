@@ -164,7 +164,14 @@ func (l *Ledger) Execute(ctx context.Context, req Request) (Outcome, error) {
 		if req.IfMatch != nil && *req.IfMatch != c.state.Revision() {
 			return Outcome{}, &ConflictError{Stream: stream, Expected: Exact(*req.IfMatch), Actual: c.state.Revision(), Reason: "l'UO a changé depuis sa lecture (If-Match)"}
 		}
-		events, err := Decide(&c.state, req.Command, l.now())
+		cmd := req.Command
+		if d, ok := cmd.(DeclareAvailability); ok && req.Principal != nil {
+			// Where the figures come from is who declares them: a person,
+			// or the program whose account says what it is.
+			d.CapacitySource = req.Principal.CapacitySource
+			cmd = d
+		}
+		events, err := Decide(&c.state, cmd, l.now())
 		if err != nil {
 			return Outcome{}, err
 		}

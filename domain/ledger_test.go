@@ -669,3 +669,38 @@ func TestLedgerForgetsUnknownUnits(t *testing.T) {
 		t.Fatalf("the ledger keeps %d entries for units that do not exist", n)
 	}
 }
+
+// A declaration records where its figures come from by who asked: a
+// person's carry no source (01, saisie manuelle), a program's the code its
+// account is registered with, whatever the command said.
+func TestLedgerRecordsTheCapacitySourceOfThePrincipal(t *testing.T) {
+	e := newLedgerEnv(t)
+	u := e.registered()
+	feeder := resp77
+	feeder.UserID, feeder.CapacitySource = "gam-77", domain.CapacitySourceGAM
+	cases := []struct {
+		who  domain.Principal
+		says string // what the command itself claims
+		want string
+	}{
+		{resp77, "", ""},
+		{resp77, domain.CapacitySourceBedManagement, ""},
+		{feeder, "", domain.CapacitySourceGAM},
+		{feeder, domain.CapacitySourceDPI, domain.CapacitySourceGAM},
+	}
+	for i, c := range cases {
+		e.clock.Advance(time.Minute)
+		e.mustExec(c.who, u.ID, domain.DeclareAvailability{Available: i, Installed: 10, CapacitySource: c.says})
+		evs := e.stream(u.ID)
+		d, ok := evs[len(evs)-1].Event.(domain.AvailabilityDeclared)
+		if !ok || d.CapacitySource != c.want {
+			t.Fatalf("case %d: %s declared, recorded %+v; want capacity source %q", i, c.who.UserID, evs[len(evs)-1].Event, c.want)
+		}
+	}
+	// Without a principal (an import, a generator) the command's own stands,
+	// and the rule book judges it.
+	before := e.head()
+	_, err := e.ledger.Execute(testCtx(t), domain.Request{UnitID: u.ID, Source: domain.SourceImport,
+		Actor: domain.Actor{UserID: "import", Role: domain.RoleSystem}, Command: domain.DeclareAvailability{Installed: 10, CapacitySource: "07"}})
+	e.refused(err, domain.EInvalid, before)
+}

@@ -33,6 +33,12 @@ type Unit struct {
 	// Commune is where the unit is, as clinicians search for it
 	// ("Melun"); set by an admin, "" when not given.
 	Commune string `json:"commune,omitempty"`
+	// SyncID is the establishment's own id for the unit's places (the
+	// national ROR's idExterneSynchro): bed-management software names the
+	// unit by it in the national PATCH, as {IdNatStruct}/{SyncID}. Set by
+	// an admin, "" when none; nothing makes it unique, and a write that
+	// finds it twice is refused (as the national directory does).
+	SyncID string `json:"sync_id,omitempty"`
 }
 
 // Limits of free text, in characters.
@@ -137,7 +143,13 @@ func (u Unit) Validate() error {
 	if !validPhone(u.Phone) {
 		return FieldErrorf(EInvalid, "phone", "téléphone %q invalide : chiffres, espaces et + . - ( ), 32 au plus", u.Phone)
 	}
-	return checkText("commune", "la commune", u.Commune, MaxNameLen, false)
+	if err := checkText("commune", "la commune", u.Commune, MaxNameLen, false); err != nil {
+		return err
+	}
+	if u.SyncID != "" && !ValidUnitID(u.SyncID) {
+		return FieldErrorf(EInvalid, "sync_id", "identifiant de synchronisation %q invalide : 1 à 64 caractères parmi A-Z a-z 0-9 . _ -", strings.ToValidUTF8(u.SyncID, ""))
+	}
+	return nil
 }
 
 // InvalidUnitID is the refusal of a malformed unit id given as field.

@@ -182,6 +182,8 @@ func TestUnitValidate(t *testing.T) {
 		{"phone full", func(u *domain.Unit) { u.Phone = "+33 (0)1.64-00-00-00" }, true},
 		{"phone 32", func(u *domain.Unit) { u.Phone = rep("0", 32) }, true},
 		{"name with leading space", func(u *domain.Unit) { u.Name = " UDM" }, true},
+		{"sync id", func(u *domain.Unit) { u.SyncID = "SSR38888" }, true},
+		{"sync id 64", func(u *domain.Unit) { u.SyncID = rep("s", 64) }, true},
 
 		{"id empty", func(u *domain.Unit) { u.ID = "" }, false},
 		{"id 65", func(u *domain.Unit) { u.ID = rep("i", 65) }, false},
@@ -208,6 +210,9 @@ func TestUnitValidate(t *testing.T) {
 		{"phone letters", func(u *domain.Unit) { u.Phone = "01 CALL ME" }, false},
 		{"phone tab", func(u *domain.Unit) { u.Phone = "01\t64" }, false},
 		{"phone full-width", func(u *domain.Unit) { u.Phone = "０１" }, false},
+		{"sync id 65", func(u *domain.Unit) { u.SyncID = rep("s", 65) }, false},
+		{"sync id with a slash", func(u *domain.Unit) { u.SyncID = "1350054680/SSR38888" }, false}, // the slash separates it from IdNatStruct
+		{"sync id space", func(u *domain.Unit) { u.SyncID = "SSR 1" }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

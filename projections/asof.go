@@ -78,6 +78,39 @@ func (l *Live) AsOf(ctx context.Context, at time.Time, src AllReader) (*Availabi
 	return a, nil
 }
 
+// AsOfPosition returns the availability fold as it stood after the event
+// at position pos (the empty fold for 0): what a client paging through
+// results taken at pos reads, however far the log has moved since.
+func (l *Live) AsOfPosition(ctx context.Context, pos uint64, src AllReader) (*Availability, error) {
+	l.mu.RLock()
+	i := sort.Search(len(l.checkpoints), func(i int) bool { return l.checkpoints[i].pos > pos })
+	var base *Availability
+	if i > 0 {
+		base = l.checkpoints[i-1].a
+	}
+	l.mu.RUnlock()
+	a := NewAvailability()
+	if base != nil {
+		a = base.Clone()
+	}
+	if a.Position() >= pos {
+		return a, nil
+	}
+	for env, err := range src.ReadAll(ctx, a.Position()) {
+		if err != nil {
+			return nil, err
+		}
+		if env.Position > pos {
+			break
+		}
+		a.Apply(&env)
+		if env.Position == pos {
+			break
+		}
+	}
+	return a, nil
+}
+
 // keepCheckpoint is called under the write lock after each event.
 func (l *Live) keepCheckpoint(env *domain.Envelope) {
 	n := len(l.checkpoints)

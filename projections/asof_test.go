@@ -113,3 +113,33 @@ func fixtureLog(t *testing.T) (*memlog.Log, []domain.Envelope) {
 	}
 	return log, evs
 }
+
+// The state after a position equals a fold of the events up to it, on
+// either side of a checkpoint; copies are independent.
+func TestAsOfPositionEqualsAFoldOfThePrefix(t *testing.T) {
+	log, evs := fixtureLog(t)
+	live := projections.NewLive()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); follow(ctx, live, log) }()
+	defer func() { cancel(); <-done }()
+	for !live.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	now := evs[len(evs)-1].RecordedAt.Add(time.Hour)
+	for _, n := range []int{0, 1, 100, 8191, 8192, 8193, 12000, len(evs)} {
+		want := projections.NewAvailability()
+		for j := 0; j < n; j++ {
+			want.Apply(&evs[j])
+		}
+		got, err := live.AsOfPosition(context.Background(), uint64(n), log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Position() != uint64(n) || render(t, got, now) != render(t, want, now) {
+			t.Fatalf("as of position %d: at %d, the state differs from a fold of the prefix", n, got.Position())
+		}
+		got.Apply(&domain.Envelope{Position: got.Position() + 1, Stream: evs[0].Stream, RecordedAt: now,
+			Event: domain.AvailabilityDeclared{Available: 0, Installed: 999}})
+	}
+}

@@ -60,6 +60,7 @@ type UnitImage struct {
 	Available, Installed, ClosedPlaces int
 	DeclarationID                      domain.EventID
 	DeclaredAt                         time.Time // zero if never declared
+	CapacitySource                     string    // the last declaration's
 	// DeclarationSeq orders the last declaration among the fold's (see
 	// AvailabilityImage.Seq): the newest of a pool's members makes its
 	// count. 0: never declared.
@@ -246,7 +247,7 @@ func (e *entry) image() UnitImage {
 	r := &e.rec
 	return UnitImage{ID: e.id, Registered: r.registered, Retired: r.retired, Unit: r.unit,
 		Available: r.available, Installed: r.installed, ClosedPlaces: r.closedPlaces,
-		DeclarationID: r.declID, DeclaredAt: r.declaredAt, DeclarationSeq: e.declSeq, Awaiting: r.awaiting,
+		DeclarationID: r.declID, DeclaredAt: r.declaredAt, CapacitySource: r.capacitySource, DeclarationSeq: e.declSeq, Awaiting: r.awaiting,
 		Comment: r.comment, CommentAt: r.commentAt, Closed: r.closed, Closure: r.closure, Pool: r.pool, Events: r.events}
 }
 
@@ -254,7 +255,7 @@ func (e *entry) image() UnitImage {
 func entryOf(u *UnitImage) *entry {
 	return &entry{id: u.ID, declSeq: u.DeclarationSeq, rec: unitRecord{registered: u.Registered, retired: u.Retired,
 		unit: u.Unit, available: u.Available, installed: u.Installed, closedPlaces: u.ClosedPlaces,
-		declID: u.DeclarationID, declaredAt: u.DeclaredAt, awaiting: u.Awaiting, comment: u.Comment,
+		declID: u.DeclarationID, declaredAt: u.DeclaredAt, capacitySource: u.CapacitySource, awaiting: u.Awaiting, comment: u.Comment,
 		commentAt: u.CommentAt, closed: u.Closed, closure: u.Closure, pool: u.Pool, events: u.Events}}
 }
 

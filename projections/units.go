@@ -22,6 +22,9 @@ type UnitView struct {
 	// one a correction names.
 	DeclarationID  string
 	LastDeclaredAt time.Time // zero if never declared
+	// CapacitySource is the last declaration's national source code, ""
+	// when a person made it (see domain.AvailabilityDeclared).
+	CapacitySource string
 	// AwaitingDeclaration: reopened and not declared since; Available is 0
 	// and the figures are those of before the closure.
 	AwaitingDeclaration bool
@@ -53,6 +56,7 @@ func (e *entry) view() UnitView {
 		Installed:           r.installed,
 		ClosedPlaces:        r.closedPlaces,
 		LastDeclaredAt:      r.declaredAt,
+		CapacitySource:      r.capacitySource,
 		AwaitingDeclaration: r.awaiting,
 		Comment:             r.comment,
 		CommentAt:           r.commentAt,

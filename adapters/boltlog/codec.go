@@ -143,8 +143,13 @@ func appendUnit(dst []byte, u domain.Unit) []byte {
 	}
 	// The commune came later: written only when set, so that records of
 	// units without one are those written before it.
-	if u.Commune != "" {
+	if u.Commune != "" || u.SyncID != "" {
 		dst = appendString(dst, u.Commune)
+	}
+	// So did the synchronisation id, after the commune (then written even
+	// when empty).
+	if u.SyncID != "" {
+		dst = appendString(dst, u.SyncID)
 	}
 	return dst
 }
@@ -158,7 +163,13 @@ func appendPayload(dst []byte, e domain.Event) ([]byte, error) {
 	case domain.AvailabilityDeclared:
 		dst = appendInt(dst, e.Available)
 		dst = appendInt(dst, e.Installed)
-		return appendInt(dst, e.ClosedPlaces), nil
+		dst = appendInt(dst, e.ClosedPlaces)
+		// The capacity source came later: written only when set, so that a
+		// person's declarations keep the records they always had.
+		if e.CapacitySource != "" {
+			dst = appendString(dst, e.CapacitySource)
+		}
+		return dst, nil
 	case domain.CommentSet:
 		return appendString(dst, e.Text), nil
 	case domain.UnitClosed:
@@ -331,6 +342,9 @@ func (r *reader) unit() domain.Unit {
 	if r.err == nil && len(r.b) > 0 {
 		u.Commune = r.str() // see appendUnit
 	}
+	if r.err == nil && len(r.b) > 0 {
+		u.SyncID = r.str()
+	}
 	return u
 }
 
@@ -392,7 +406,11 @@ func (d *decoder) decode(pos uint64, rec []byte, env *domain.Envelope) error {
 	case 2:
 		env.Event = domain.UnitDetailsChanged{Unit: r.unit()}
 	case 3:
-		env.Event = domain.AvailabilityDeclared{Available: r.int(), Installed: r.int(), ClosedPlaces: r.int()}
+		decl := domain.AvailabilityDeclared{Available: r.int(), Installed: r.int(), ClosedPlaces: r.int()}
+		if r.err == nil && len(r.b) > 0 {
+			decl.CapacitySource = d.intern(&r) // see appendPayload
+		}
+		env.Event = decl
 	case 4:
 		env.Event = domain.CommentSet{Text: r.str()}
 	case 5:

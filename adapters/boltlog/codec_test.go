@@ -26,6 +26,12 @@ func sampleEnvelopes() []domain.Envelope {
 		domain.UnitReopened{},
 		domain.UnitPooled{Pool: "pool-1"},
 		domain.UnitUnpooled{},
+		// The fields that came later, alone and together: each is read
+		// back in its place.
+		domain.UnitDetailsChanged{Unit: withCommuneAndSync(unit, "Melun", "")},
+		domain.UnitDetailsChanged{Unit: withCommuneAndSync(unit, "", "DIA-77-01")},
+		domain.UnitDetailsChanged{Unit: withCommuneAndSync(unit, "Melun", "DIA-77-01")},
+		domain.AvailabilityDeclared{Available: 2, Installed: 18, ClosedPlaces: 1, CapacitySource: domain.CapacitySourceBedManagement},
 	}
 	out := make([]domain.Envelope, len(events))
 	for i, e := range events {
@@ -49,6 +55,28 @@ func sampleEnvelopes() []domain.Envelope {
 		panic(err)
 	}
 	return append(out, seals[0])
+}
+
+func withCommuneAndSync(u domain.Unit, commune, sync string) domain.Unit {
+	u.Commune, u.SyncID = commune, sync
+	return u
+}
+
+// Records of what was written before the optional fields existed stay
+// byte for byte what they were: the fields add bytes only when set.
+func TestOptionalFieldsAddNothingWhenUnset(t *testing.T) {
+	unit := domain.Unit{ID: "u", FINESS: "770000001", Establishment: "E", Department: "77", Type: "udm", Name: "N"}
+	var old []byte
+	for _, s := range []string{"u", "770000001", "E", "77", "udm", "N", ""} {
+		old = appendString(old, s)
+	}
+	if got := appendUnit(nil, unit); !bytes.Equal(got, old) {
+		t.Fatalf("a unit without commune nor sync id encodes as %x, want the old %x", got, old)
+	}
+	got, err := appendPayload(nil, domain.AvailabilityDeclared{Available: 1, Installed: 18, ClosedPlaces: 2})
+	if want := []byte{1, 18, 2}; err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("a person's declaration encodes as %x (%v), want the old %x", got, err, want)
+	}
 }
 
 func encodeSealed(t testing.TB, env *domain.Envelope, prev uint64) []byte {

@@ -182,11 +182,12 @@ type unitInput struct {
 	Name          string  `json:"name"`
 	Phone         string  `json:"phone"`
 	Commune       string  `json:"commune"`
+	SyncID        string  `json:"sync_id"`
 }
 
 func (in unitInput) unit(id string) domain.Unit {
 	return domain.Unit{ID: id, FINESS: in.FINESS, Establishment: in.Establishment, Department: in.Department,
-		Type: in.Type, Name: in.Name, Phone: in.Phone, Commune: in.Commune}
+		Type: in.Type, Name: in.Name, Phone: in.Phone, Commune: in.Commune, SyncID: in.SyncID}
 }
 
 func (s *Server) registerUnit(w http.ResponseWriter, r *http.Request) (string, domain.Command, error) {

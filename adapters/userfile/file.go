@@ -43,10 +43,13 @@ type record struct {
 	Password       string      `json:"password"`
 	// MustChange: the password was set by an administrator; its owner
 	// chooses their own at the next login.
-	MustChange bool        `json:"must_change_password,omitempty"`
-	Tokens     []tokenJSON `json:"tokens"`
-	CreatedAt  time.Time   `json:"created_at"`
-	UpdatedAt  time.Time   `json:"updated_at"`
+	MustChange bool `json:"must_change_password,omitempty"`
+	// CapacitySource marks a program's account (bed-management software):
+	// the national code its declarations carry. Absent for a person.
+	CapacitySource string      `json:"capacity_source,omitempty"`
+	Tokens         []tokenJSON `json:"tokens"`
+	CreatedAt      time.Time   `json:"created_at"`
+	UpdatedAt      time.Time   `json:"updated_at"`
 }
 
 type tokenJSON struct {
@@ -110,6 +113,14 @@ func (r *record) checkFields() error {
 	}
 	if err := checkRole(r.Role); err != nil {
 		return err
+	}
+	if r.CapacitySource != "" {
+		if !domain.ValidCapacitySource(r.CapacitySource) || r.CapacitySource == domain.CapacitySourceManual {
+			return domain.FieldErrorf(domain.EInvalid, "capacity_source", "user %s: capacity source %q: a program's is 02 (bed management), 03 (GAM) or 04 (DPI)", r.ID, r.CapacitySource)
+		}
+		if r.Role != domain.RoleResponsable {
+			return domain.Errorf(domain.EInvalid, "user %s is %s: only a responsable's account can be a program's that declares", r.ID, r.Role)
+		}
 	}
 	return checkFINESS(r.Establishments)
 }

@@ -42,6 +42,11 @@ type User struct {
 	// MustChangePassword: the password is one an administrator chose; the
 	// person must choose their own at the next login (the web page /compte).
 	MustChangePassword bool
+	// CapacitySource, for the account of a program that declares
+	// (bed-management software feeding the directory): the national code
+	// of what it is (domain.CapacitySourceBedManagement, GAM or DPI),
+	// recorded with its declarations. "" for a person.
+	CapacitySource string
 }
 
 // UserInfo is a user as List and Get show it: no secrets.
@@ -157,12 +162,13 @@ func (s *Store) lookup(id string) (*record, error) {
 }
 
 func (r *record) principal() domain.Principal {
-	return domain.Principal{UserID: r.ID, Role: r.Role, Establishments: slices.Clone(r.Establishments)}
+	return domain.Principal{UserID: r.ID, Role: r.Role, Establishments: slices.Clone(r.Establishments), CapacitySource: r.CapacitySource}
 }
 
 func (r *record) info() UserInfo {
 	return UserInfo{
-		User:      User{ID: r.ID, Name: r.Name, Role: r.Role, Establishments: slices.Clone(r.Establishments), MustChangePassword: r.MustChange},
+		User: User{ID: r.ID, Name: r.Name, Role: r.Role, Establishments: slices.Clone(r.Establishments), MustChangePassword: r.MustChange,
+			CapacitySource: r.CapacitySource},
 		Tokens:    len(r.Tokens),
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
@@ -340,7 +346,7 @@ func normalize(finess []string) []string {
 // CheckPassword), EConflict if the identifier is taken.
 func (s *Store) Add(u User, password string) error {
 	r := &record{ID: u.ID, Name: u.Name, Role: u.Role, Establishments: normalize(u.Establishments), Tokens: []tokenJSON{},
-		MustChange: u.MustChangePassword}
+		MustChange: u.MustChangePassword, CapacitySource: u.CapacitySource}
 	if err := r.checkFields(); err != nil {
 		return err
 	}
@@ -436,6 +442,9 @@ func (s *Store) SetRole(id string, role domain.Role) error {
 		if role != domain.RoleResponsable && len(r.Establishments) > 0 {
 			return domain.Errorf(domain.EInvalid, "user %s still holds establishments %s: revoke them before making it %s",
 				id, strings.Join(r.Establishments, ", "), role)
+		}
+		if role != domain.RoleResponsable && r.CapacitySource != "" {
+			return domain.Errorf(domain.EInvalid, "user %s is a program's account that declares: it stays a responsable (remove it and add another)", id)
 		}
 		r.Role = role
 		return nil

@@ -572,3 +572,54 @@ func TestAnAdministratorsPasswordIsChangedOnce(t *testing.T) {
 		t.Fatal("the credential stamp did not change: sessions would outlive the change")
 	}
 }
+
+// A program's account (bed-management software) is a responsable that
+// carries the national code of what it is: its principal says so, another
+// store reads it from the file, and a code or role that cannot be a
+// program's is refused without changing the file.
+func TestProgramAccountCarriesItsCapacitySource(t *testing.T) {
+	s, path := newStore(t)
+	if err := s.Add(userfile.User{ID: "gam-77", Role: domain.RoleResponsable, Establishments: []string{"770110054"},
+		CapacitySource: domain.CapacitySourceGAM}, pw); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.NewToken("gam-77")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := mustOpen(t, path)
+	for name, st := range map[string]*userfile.Store{"same store": s, "another store": other} {
+		p, err := st.AuthenticateToken(tok)
+		if err != nil || p.CapacitySource != domain.CapacitySourceGAM || p.Role != domain.RoleResponsable {
+			t.Fatalf("%s: principal %+v, %v; want a responsable with capacity source 03", name, p, err)
+		}
+		if info, err := st.Get("gam-77"); err != nil || info.CapacitySource != domain.CapacitySourceGAM {
+			t.Fatalf("%s: Get = %+v, %v", name, info, err)
+		}
+	}
+	mustAdd(t, s, "alice", domain.RoleResponsable, "770110054")
+	if p, err := s.Authenticate("alice", pw); err != nil || p.CapacitySource != "" {
+		t.Fatalf("a person's principal %+v, %v; want no capacity source", p, err)
+	}
+
+	before, _ := os.ReadFile(path)
+	for _, u := range []userfile.User{
+		{ID: "p1", Role: domain.RoleResponsable, CapacitySource: domain.CapacitySourceManual}, // a person's code
+		{ID: "p2", Role: domain.RoleResponsable, CapacitySource: "05"},
+		{ID: "p3", Role: domain.RoleProfessionnel, CapacitySource: domain.CapacitySourceBedManagement},
+	} {
+		if err := s.Add(u, pw); code(err) != domain.EInvalid {
+			t.Errorf("Add %+v: %v, want %s", u, err, domain.EInvalid)
+		}
+	}
+	if err := s.Add(userfile.User{ID: "gam-new", Role: domain.RoleResponsable, CapacitySource: domain.CapacitySourceBedManagement}, pw); err != nil {
+		t.Fatal(err)
+	}
+	before, _ = os.ReadFile(path)
+	if err := s.SetRole("gam-new", domain.RoleProfessionnel); code(err) != domain.EInvalid {
+		t.Errorf("SetRole of a program's account (no establishment yet) to professionnel: %v, want %s", err, domain.EInvalid)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Fatal("a refused change rewrote the user file")
+	}
+}

@@ -42,6 +42,10 @@ var usersVerbs = []*usersVerb{
 		"Creates the login ID (1 to 64 of A-Z a-z 0-9 . _ @ -) with role ROLE: responsable,\n" +
 			"professionnel, analyst, auditor or admin. A responsable declares for the establishments\n" +
 			"(FINESS) it is habilitated for: --establishment, repeated or comma-separated, or grant later.\n\n" +
+			"A program that declares (bed-management software pushing figures through the FHIR PATCH or\n" +
+			"the API) gets a responsable's account with --program: its declarations are recorded as\n" +
+			"coming from it, with the national source code --capacity-source (02 bed management, the\n" +
+			"default; 03 GAM; 04 DPI). Give it a token (users token ID); it keeps its password.\n\n" +
 			passwordHelp,
 		usersAdd},
 	{"passwd", "ID [flags] < password", "change a password",
@@ -228,8 +232,18 @@ func usersAdd(env *Env, v *usersVerb, args []string) error {
 	c.fs.Var(&finess, "establishment", "FINESS of an establishment a responsable declares for (repeat, or comma-separate)")
 	c.fs.Bool("password-stdin", false, "the password comes from standard input: accepted for scripts that say so; it always does")
 	keep := c.fs.Bool("keep-password", false, "the person keeps this password: they are not asked to choose their own at their first login on the web pages (for accounts of programs)")
+	program := c.fs.Bool("program", false, "the account of a program that declares (bed-management software), not of a person: a responsable whose declarations carry --capacity-source")
+	source := c.fs.String("capacity-source", domain.CapacitySourceBedManagement, "with --program: the national code its declarations carry: 02 bed management, 03 GAM, 04 DPI")
 	if err := c.parse(args, 1, 1); err != nil {
 		return err
+	}
+	sourceSet := false
+	c.fs.Visit(func(f *flag.Flag) { sourceSet = sourceSet || f.Name == "capacity-source" })
+	if sourceSet && !*program {
+		return fmt.Errorf("add %s: --capacity-source is for a program's account: add --program", c.args[0])
+	}
+	if *program && domain.Role(*role) != domain.RoleResponsable {
+		return fmt.Errorf("add %s: a program that declares has the role responsable, not %q", c.args[0], *role)
 	}
 	id := c.args[0]
 	if *role == "" {
@@ -254,7 +268,10 @@ func usersAdd(env *Env, v *usersVerb, args []string) error {
 	if err != nil {
 		return err
 	}
-	u := userfile.User{ID: id, Name: *name, Role: domain.Role(*role), Establishments: finess, MustChangePassword: !*keep}
+	u := userfile.User{ID: id, Name: *name, Role: domain.Role(*role), Establishments: finess, MustChangePassword: !*keep && !*program}
+	if *program {
+		u.CapacitySource = *source
+	}
 	if err := s.Add(u, pw); err != nil {
 		return c.fail(id, err)
 	}
@@ -265,6 +282,9 @@ func usersAdd(env *Env, v *usersVerb, args []string) error {
 	fmt.Fprintf(env.Stdout, "added %s (%s%s) to %s\n", id, info.Role, describeFINESS(info.Establishments), s.Path())
 	if info.MustChangePassword {
 		fmt.Fprintf(env.Stdout, "  %s chooses their own password at their first login on the web pages (/compte)\n", id)
+	}
+	if info.CapacitySource != "" {
+		fmt.Fprintf(env.Stdout, "  a program's account: its declarations carry the capacity source %s; give it a token with: dispo users token %s\n", info.CapacitySource, id)
 	}
 	return nil
 }
@@ -360,7 +380,11 @@ func usersList(env *Env, v *usersVerb, args []string) error {
 		if est == "" {
 			est = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", u.ID, u.Role, est, u.Tokens, u.Name)
+		role := string(u.Role)
+		if u.CapacitySource != "" {
+			role += " (program " + u.CapacitySource + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", u.ID, role, est, u.Tokens, u.Name)
 	}
 	tw.Flush()
 	for line := range strings.Lines(buf.String()) {

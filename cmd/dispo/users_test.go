@@ -468,3 +468,38 @@ func TestUsersAddAsksForOwnPasswordAndDisplayLinks(t *testing.T) {
 		t.Fatalf("the refused display link issued %d token(s)", n)
 	}
 }
+
+// A program's account: a responsable that keeps its password and whose
+// declarations carry its capacity source (02 unless said); the flags that
+// cannot go together are refused and create nothing.
+func TestUsersAddProgramAccount(t *testing.T) {
+	data := t.TempDir()
+	out := mustDispoIn(t, userPW+"\n", "users", "add", "gam", "--data", data, "--role", "responsable", "--establishment", "770110054", "--program")
+	if !strings.Contains(out, "capacity source 02") || !strings.Contains(out, "dispo users token gam") {
+		t.Fatalf("add --program: %q", out)
+	}
+	mustDispoIn(t, userPW+"\n", "users", "add", "dpi", "--data", data, "--role", "responsable", "--program", "--capacity-source", "04")
+	s := openUsers(t, filepath.Join(data, "users.json"))
+	for id, want := range map[string]string{"gam": "02", "dpi": "04"} {
+		info, err := s.Get(id)
+		if err != nil || info.CapacitySource != want || info.MustChangePassword {
+			t.Errorf("%s: %+v, %v; want capacity source %s and its password kept", id, info, err, want)
+		}
+	}
+	if list := mustDispoIn(t, "", "users", "list", "--data", data); !strings.Contains(list, "responsable (program 04)") {
+		t.Errorf("list does not tell a program's account: %q", list)
+	}
+	for _, args := range [][]string{
+		{"x1", "--role", "professionnel", "--program"},
+		{"x2", "--role", "responsable", "--capacity-source", "03"},
+		{"x3", "--role", "responsable", "--program", "--capacity-source", "01"},
+	} {
+		code, _, errOut := dispo(t, userPW+"\n", append([]string{"users", "add", "--data", data}, args...)...)
+		if code == 0 || errOut == "" {
+			t.Errorf("users add %v: exit %d %q, want refused", args, code, errOut)
+		}
+		if _, err := s.Get(args[0]); err == nil {
+			t.Errorf("users add %v was refused but created %s", args, args[0])
+		}
+	}
+}

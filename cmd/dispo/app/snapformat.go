@@ -18,10 +18,11 @@ import (
 // folds and the position), so that a restart resumes following the log
 // after the image's position instead of folding it again from position 0.
 //
-// The format, version 4 (2 added the units' last hash to the availability
+// The format, version 5 (2 added the units' last hash to the availability
 // fold; 3 the retirement, corrections and reopenings awaiting a
 // declaration; 4 is projections.Image, the read model's own record of each
-// unit in place of the domain's state):
+// unit in place of the domain's state; 5 the declarations' capacity source
+// and the units' synchronisation id):
 //
 //	magic    8 bytes  "DISPOPRJ"
 //	version  4 bytes  big-endian uint32, snapshotVersion
@@ -42,7 +43,7 @@ import (
 // Part of the format, do not change (but bump snapshotVersion with the payload).
 const (
 	snapshotMagic   = "DISPOPRJ"
-	snapshotVersion = 4
+	snapshotVersion = 5
 	snapshotHeader  = len(snapshotMagic) + 4 + 8
 	// maxSnapshotPayload bounds what readSnapshot reads: far above the
 	// state of a region (a few MB), far below what would hurt.

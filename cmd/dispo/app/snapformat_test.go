@@ -51,8 +51,8 @@ func TestSnapshotFileRoundTrips(t *testing.T) {
 	envs := readFixture(t, "idf-dialyse.jsonl")
 	half := len(envs) / 2
 	saved := snapshotOf(t, foldedLive(envs[:half]))
-	if v := binary.BigEndian.Uint32(saved[len(snapshotMagic):]); string(saved[:len(snapshotMagic)]) != snapshotMagic || v != 4 {
-		t.Fatalf("the file starts %q, version %d; want %q, version 4", saved[:len(snapshotMagic)], v, snapshotMagic)
+	if v := binary.BigEndian.Uint32(saved[len(snapshotMagic):]); string(saved[:len(snapshotMagic)]) != snapshotMagic || v != 5 {
+		t.Fatalf("the file starts %q, version %d; want %q, version 5", saved[:len(snapshotMagic)], v, snapshotMagic)
 	}
 	live, err := loadSnapshot(bytes.NewReader(saved))
 	if err != nil {
