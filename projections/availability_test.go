@@ -17,7 +17,8 @@ func TestDeclarationThenView(t *testing.T) {
 	l.at = t0.Add(time.Minute)
 	l.declare("eg-udm", 3, 20, 2)
 	got := l.view("eg-udm")
-	want := UnitView{Unit: u, Available: 3, Installed: 20, ClosedPlaces: 2, DeclarationID: got.DeclarationID, LastDeclaredAt: t0.Add(time.Minute), Revision: 1}
+	want := UnitView{Unit: u, Available: 3, Installed: 20, ClosedPlaces: 2, DeclarationID: got.DeclarationID, LastDeclaredAt: t0.Add(time.Minute), Revision: 1,
+		RegisteredAt: t0, UpdatedAt: t0.Add(time.Minute)}
 	if got.DeclarationID == "" {
 		t.Fatal("the view names no declaration")
 	}

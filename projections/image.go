@@ -72,6 +72,8 @@ type UnitImage struct {
 	Closure        domain.Closure // the ongoing closure when Closed
 	Pool           string         // "" when not pooled
 	Events         uint64         // events of its stream folded: its revision is Events-1
+	RegisteredAt   time.Time      // recorded-at of its registration
+	UpdatedAt      time.Time      // recorded-at of its stream's last event
 }
 
 // PoolImage is a pool: units sharing one available count.
@@ -248,7 +250,8 @@ func (e *entry) image() UnitImage {
 	return UnitImage{ID: e.id, Registered: r.registered, Retired: r.retired, Unit: r.unit,
 		Available: r.available, Installed: r.installed, ClosedPlaces: r.closedPlaces,
 		DeclarationID: r.declID, DeclaredAt: r.declaredAt, CapacitySource: r.capacitySource, DeclarationSeq: e.declSeq, Awaiting: r.awaiting,
-		Comment: r.comment, CommentAt: r.commentAt, Closed: r.closed, Closure: r.closure, Pool: r.pool, Events: r.events}
+		Comment: r.comment, CommentAt: r.commentAt, Closed: r.closed, Closure: r.closure, Pool: r.pool, Events: r.events,
+		RegisteredAt: r.registeredAt, UpdatedAt: r.updatedAt}
 }
 
 // entryOf returns the entry u is the image of, in no list or pool yet.
@@ -256,7 +259,8 @@ func entryOf(u *UnitImage) *entry {
 	return &entry{id: u.ID, declSeq: u.DeclarationSeq, rec: unitRecord{registered: u.Registered, retired: u.Retired,
 		unit: u.Unit, available: u.Available, installed: u.Installed, closedPlaces: u.ClosedPlaces,
 		declID: u.DeclarationID, declaredAt: u.DeclaredAt, capacitySource: u.CapacitySource, awaiting: u.Awaiting, comment: u.Comment,
-		commentAt: u.CommentAt, closed: u.Closed, closure: u.Closure, pool: u.Pool, events: u.Events}}
+		commentAt: u.CommentAt, closed: u.Closed, closure: u.Closure, pool: u.Pool, events: u.Events,
+		registeredAt: u.RegisteredAt, updatedAt: u.UpdatedAt}}
 }
 
 func restoreAvailability(s *AvailabilityImage) (*Availability, error) {

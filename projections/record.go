@@ -31,12 +31,16 @@ type unitRecord struct {
 	closure   domain.Closure // the ongoing one when closed
 	pool      string         // the pool's id, "" when not pooled
 	events    uint64         // events folded: the stream revision is events-1
+	// registeredAt and updatedAt: when the unit was registered, and when
+	// its stream last moved (what a FHIR resource's meta.lastUpdated says).
+	registeredAt, updatedAt time.Time
 }
 
 // apply folds one event of the unit's stream. Like the domain's fold, it
 // refuses nothing: the log is the authority.
 func (r *unitRecord) apply(env *domain.Envelope) {
 	r.events++
+	r.updatedAt = env.RecordedAt
 	switch e := env.Event.(type) {
 	case domain.AvailabilityDeclared:
 		r.available, r.installed, r.closedPlaces = e.Available, e.Installed, e.ClosedPlaces
@@ -45,7 +49,7 @@ func (r *unitRecord) apply(env *domain.Envelope) {
 	case domain.AvailabilityCorrected:
 		r.available, r.installed, r.closedPlaces = e.Available, e.Installed, e.ClosedPlaces
 	case domain.UnitRegistered:
-		r.registered, r.unit = true, e.Unit
+		r.registered, r.unit, r.registeredAt = true, e.Unit, env.RecordedAt
 	case domain.UnitDetailsChanged:
 		r.unit = e.Unit
 	case domain.CommentSet:

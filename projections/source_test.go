@@ -2,6 +2,7 @@ package projections
 
 import (
 	"testing"
+	"time"
 
 	"dispo/domain"
 )
@@ -32,5 +33,37 @@ func TestUnitShowsItsDeclarationsCapacitySource(t *testing.T) {
 	l.declare("u1", 3, 10, 0)
 	if got := l.view("u1").CapacitySource; got != "" {
 		t.Fatalf("after a person's declaration, capacity source %q, want none", got)
+	}
+}
+
+// A unit tells when it was registered and when it last changed, retired
+// units included (AllUnits lists them, by id; Units does not), and an image
+// keeps both.
+func TestUnitTimesAndAllUnits(t *testing.T) {
+	l := newLedger(t)
+	regAt := l.at
+	l.register("b", "77", "udm", "E")
+	l.register("a", "75", "udm", "E")
+	l.at = l.at.Add(time.Hour)
+	l.declare("b", 1, 10, 0)
+	l.at = l.at.Add(time.Hour)
+	l.unitEvent("a", domain.UnitRetired{Reason: "fermée"})
+	if v := l.view("b"); !v.RegisteredAt.Equal(regAt) || !v.UpdatedAt.Equal(regAt.Add(time.Hour)) {
+		t.Fatalf("b registered %v updated %v; want %v and an hour later", v.RegisteredAt, v.UpdatedAt, regAt)
+	}
+	all := l.a.AllUnits()
+	if len(all) != 2 || all[0].ID != "a" || !all[0].Retired || !all[0].UpdatedAt.Equal(regAt.Add(2*time.Hour)) || all[1].ID != "b" {
+		t.Fatalf("AllUnits = %+v; want a (retired, updated at its retirement) then b", all)
+	}
+	if n := len(l.a.Units()); n != 1 {
+		t.Fatalf("Units lists %d units, want 1 (a is retired)", n)
+	}
+	img := l.a.image()
+	restored, err := restoreAvailability(&img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := restored.Unit("b"); !v.RegisteredAt.Equal(regAt) || !v.UpdatedAt.Equal(regAt.Add(time.Hour)) {
+		t.Fatalf("restored: b registered %v updated %v", v.RegisteredAt, v.UpdatedAt)
 	}
 }

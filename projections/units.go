@@ -34,6 +34,8 @@ type UnitView struct {
 	Pool                *PoolView       // nil when not pooled
 	Retired             bool            // retired from the directory: in no list or total
 	Revision            int64           // revision of the unit's own stream: what If-Match takes
+	RegisteredAt        time.Time       // when it was registered
+	UpdatedAt           time.Time       // when its stream last moved: any change of what it shows
 }
 
 // IsUnitClosed reports whether the unit is in indisponibilité totale.
@@ -62,6 +64,8 @@ func (e *entry) view() UnitView {
 		CommentAt:           r.commentAt,
 		Retired:             r.retired,
 		Revision:            r.revision(),
+		RegisteredAt:        r.registeredAt,
+		UpdatedAt:           r.updatedAt,
 	}
 	if !r.declID.IsZero() {
 		v.DeclarationID = r.declID.String()
@@ -90,6 +94,23 @@ func (a *Availability) Unit(id string) (UnitView, bool) {
 		return UnitView{}, false
 	}
 	return e.view(), true
+}
+
+// AllUnits returns every registered unit, retired ones included, by id:
+// what a directory that keeps retired resources readable lists.
+func (a *Availability) AllUnits() []UnitView {
+	ids := make([]string, 0, len(a.units))
+	for id, e := range a.units {
+		if e.rec.registered {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	vs := make([]UnitView, len(ids))
+	for i, id := range ids {
+		vs[i] = a.units[id].view()
+	}
+	return vs
 }
 
 // Units returns every registered unit still in the directory (not
