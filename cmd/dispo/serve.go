@@ -36,6 +36,7 @@ type serveConfig struct {
 	eventstore         string // EventStoreDB connection string; empty: the embedded log
 	demo               bool
 	support            string
+	fhirBase           string
 	shutdown           time.Duration
 	logJSON            bool
 	secure, trustProxy bool
@@ -68,6 +69,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&c.secure, "secure-cookies", envBool(env, "DISPO_SECURE_COOKIES"), "mark session cookies Secure even on plain HTTP: set it when a proxy terminates TLS (env DISPO_SECURE_COOKIES)")
 	fs.BoolVar(&c.trustProxy, "trust-proxy", envBool(env, "DISPO_TRUST_PROXY"), "take the client address from X-Forwarded-For and honour X-Forwarded-Proto; only behind a proxy that sets them (env DISPO_TRUST_PROXY)")
 	fs.DurationVar(&c.sealEvery, "seal-every", time.Hour, "append a seal of every stream's head this often when the log moved (0: only on demand, POST /api/v1/seal)")
+	fs.StringVar(&c.fhirBase, "fhir-base", envOr(env, "DISPO_FHIR_BASE", ""), "absolute address of /fhir as FHIR clients reach it, for the links of search bundles, e.g. https://dispo.example.org/fhir (env DISPO_FHIR_BASE; default: from each request's Host)")
 	fs.StringVar(&c.support, "support", envOr(env, "DISPO_SUPPORT", ""), "support contact the login page gives for a lost identifier or password, e.g. \"support ROR-IF, 01 23 45 67 89, support@example.org\" (env DISPO_SUPPORT)")
 	fs.BoolVar(&c.logJSON, "log-json", envBool(env, "DISPO_LOG_JSON"), "log in JSON rather than text (env DISPO_LOG_JSON)")
 	if err := env.parseArgs(fs, args, 0); err != nil {
@@ -120,7 +122,7 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	svc, err := app.New(ctx, app.Config{Log: log, Users: users, DataDir: c.data, Now: env.Now, Logger: logger, Registry: reg,
-		SealEvery: c.sealEvery, Support: c.support, SecureCookies: c.secure, TrustProxy: c.trustProxy})
+		SealEvery: c.sealEvery, Support: c.support, FHIRBase: c.fhirBase, SecureCookies: c.secure, TrustProxy: c.trustProxy})
 	if err != nil {
 		return err
 	}

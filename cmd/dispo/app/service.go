@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"dispo/adapters/fhir"
 	"dispo/adapters/httpapi"
 	"dispo/adapters/httpauth"
 	"dispo/adapters/web"
@@ -66,6 +67,9 @@ type Config struct {
 	MaxWait time.Duration
 	// Support is the contact the login page gives for a lost password.
 	Support string
+	// FHIRBase is the absolute address of /fhir as clients reach it (the
+	// links of FHIR bundles); "" derives it from each request.
+	FHIRBase string
 }
 
 // Backuper is a log that writes a consistent copy of itself while it runs:
@@ -91,7 +95,8 @@ type Service struct {
 	live     *projections.Live
 	api      *httpapi.Server
 	pages    *web.Server
-	handler  http.Handler // the API and the pages
+	handler  http.Handler // the API, FHIR and the pages
+	fhir     *fhir.Server
 	admin    *http.ServeMux
 	sealer   Sealer // nil: the log cannot seal
 	snapPath string
@@ -182,7 +187,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		wc.Directory = d
 	}
 	s.pages = web.New(wc)
+	s.fhir = fhir.New(fhir.Config{Ledger: ledger, Live: s.live, Log: cfg.Log, Authenticate: auth.Middleware,
+		Principal: httpauth.PrincipalFrom, Now: cfg.Now, Logger: s.log, BaseURL: cfg.FHIRBase, MaxWait: cfg.MaxWait})
 	mux := http.NewServeMux()
+	mux.Handle("/fhir/", s.fhir)
 	mux.Handle("/api/", s.api)
 	mux.Handle("/healthz", s.api)
 	mux.Handle("/readyz", s.api)
@@ -190,6 +198,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s.handler = mux
 	return s, nil
 }
+
+// isFHIR reports whether r is for the FHIR interface, which answers
+// OperationOutcomes.
+func isFHIR(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/fhir/") }
 
 // isAPI reports whether r is for the JSON API (or the probes), which answer
 // problems; the rest are pages, which answer HTML.
@@ -201,6 +213,10 @@ func isAPI(r *http.Request) bool {
 // problem writes the login machinery's refusals: problem+json for the API,
 // a French page for the pages.
 func (s *Service) problem(w http.ResponseWriter, r *http.Request, status int, code, field, detail string) {
+	if isFHIR(r) {
+		fhir.WriteOutcome(w, status, code, detail)
+		return
+	}
 	if isAPI(r) {
 		httpapi.WriteProblem(w, r, status, code, field, detail)
 		return

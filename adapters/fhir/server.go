@@ -1,0 +1,616 @@
+package fhir
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"dispo/domain"
+	"dispo/projections"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+)
+
+// ContentType is FHIR's JSON media type, which every answer has.
+const ContentType = "application/fhir+json; charset=utf-8"
+
+// maxPatchBody bounds a PATCH: a few indicators take a few kilobytes.
+const maxPatchBody = 64 << 10
+
+// Config wires a Server.
+type Config struct {
+	Ledger *domain.Ledger
+	Live   *projections.Live
+	// Log serves the as-of view (_at) and pages taken at a position the
+	// projections have left (_position).
+	Log projections.AllReader
+	// Authenticate puts the principal in the request's context (the same
+	// bearer tokens and sessions as the JSON API: httpauth's Middleware).
+	Authenticate func(http.Handler) http.Handler
+	Principal    func(ctx context.Context) (domain.Principal, bool)
+	Now          func() time.Time
+	Logger       *slog.Logger
+	// BaseURL is the absolute address of /fhir as clients reach it, for
+	// the links and fullUrl of bundles; "" derives it from each request.
+	BaseURL string
+	// MaxWait bounds how long a page taken at a position the projections
+	// have not reached yet waits for them, and a PATCH for its answer.
+	MaxWait time.Duration
+}
+
+// Server serves /fhir.
+type Server struct {
+	cfg     Config
+	handler http.Handler
+	paris   *time.Location
+}
+
+// New returns the FHIR server.
+func New(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = 2 * time.Second
+	}
+	if cfg.Authenticate == nil {
+		cfg.Authenticate = func(h http.Handler) http.Handler { return h }
+	}
+	s := &Server{cfg: cfg, paris: domain.Paris()}
+	r := mux.NewRouter()
+	r.HandleFunc("/fhir/metadata", s.metadata).Methods(http.MethodGet, http.MethodHead)
+	for _, res := range []string{"Location", "HealthcareService"} {
+		res := res
+		r.HandleFunc("/fhir/"+res, func(w http.ResponseWriter, r *http.Request) { s.search(w, r, res) }).Methods(http.MethodGet, http.MethodHead)
+		r.HandleFunc("/fhir/"+res+"/_search", func(w http.ResponseWriter, r *http.Request) { s.search(w, r, res) }).Methods(http.MethodPost)
+		r.HandleFunc("/fhir/"+res+"/{id}", func(w http.ResponseWriter, r *http.Request) { s.read(w, r, res) }).Methods(http.MethodGet, http.MethodHead)
+	}
+	r.HandleFunc("/fhir/Location", s.patch).Methods(http.MethodPatch)
+	r.HandleFunc("/fhir/ws-synchro-dispo-lits-fhir/Location", s.patch).Methods(http.MethodPatch)
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeOutcome(w, refuse(http.StatusMethodNotAllowed, "not-supported", nil, "méthode %s non prise en charge sur %s (voir /fhir/metadata)", r.Method, r.URL.Path))
+	})
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeOutcome(w, refuse(http.StatusNotFound, "not-supported", nil, "%s : ni ressource ni opération servie ici (voir /fhir/metadata)", r.URL.Path))
+	})
+	s.handler = cfg.Authenticate(r)
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// WriteOutcome answers an error as an OperationOutcome: for the
+// authentication's refusals on /fhir, which come before the server.
+func WriteOutcome(w http.ResponseWriter, status int, code, detail string) {
+	issue := "processing"
+	switch status {
+	case http.StatusUnauthorized:
+		issue = "login"
+	case http.StatusForbidden:
+		issue = "forbidden"
+	case http.StatusBadRequest:
+		issue = "invalid"
+	case http.StatusRequestEntityTooLarge:
+		issue = "too-costly"
+	case http.StatusTooManyRequests:
+		issue = "throttled"
+	case http.StatusInternalServerError:
+		issue = "exception"
+	}
+	writeOutcome(w, &outcomeError{status: status, code: issue, detail: detail})
+}
+
+func writeOutcome(w http.ResponseWriter, e *outcomeError) {
+	oo := OperationOutcome{ResourceType: "OperationOutcome", Issue: []Issue{{Severity: "error", Code: e.code, Diagnostics: e.detail,
+		Details: &CodeableConcept{Text: e.detail}, Expression: e.expression}}}
+	writeResource(w, e.status, oo)
+}
+
+func writeResource(w http.ResponseWriter, status int, v any) {
+	body, err := marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", ContentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// marshal writes JSON without escaping <, > and &: FHIR's JSON is read by
+// programs, and the French texts read better.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+func (s *Server) principal(w http.ResponseWriter, r *http.Request) (domain.Principal, bool) {
+	p, ok := s.cfg.Principal(r.Context())
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dispo"`)
+		writeOutcome(w, refuse(http.StatusUnauthorized, "login", nil, "identifiez-vous : envoyez un jeton (Authorization: Bearer <jeton>)"))
+	}
+	return p, ok
+}
+
+// reader returns the caller allowed to consult, or answers.
+func (s *Server) reader(w http.ResponseWriter, r *http.Request) bool {
+	p, ok := s.principal(w, r)
+	if !ok {
+		return false
+	}
+	if err := domain.Authorize(p, domain.ActConsult, ""); err != nil {
+		writeOutcome(w, refuse(http.StatusForbidden, "forbidden", nil, "%s", domain.ErrorMessage(err)))
+		return false
+	}
+	return true
+}
+
+func strict(r *http.Request) bool {
+	for _, v := range r.Header.Values("Prefer") {
+		for _, p := range strings.Split(v, ";") {
+			if strings.EqualFold(strings.ReplaceAll(strings.TrimSpace(p), " ", ""), "handling=strict") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *Server) base(r *http.Request) string {
+	if s.cfg.BaseURL != "" {
+		return strings.TrimRight(s.cfg.BaseURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/fhir"
+}
+
+// fold returns the directory a query reads: the live one, the one as of
+// _at, or the one at the position a page was taken at.
+func (s *Server) fold(ctx context.Context, q *query) (*directory, uint64, error) {
+	live := s.cfg.Live
+	switch {
+	case !q.at.IsZero():
+		a, err := live.AsOf(ctx, q.at, s.cfg.Log)
+		if err != nil {
+			return nil, 0, err
+		}
+		return newDirectory(a), a.Position(), nil
+	case q.position != 0 && q.position != live.Position():
+		if q.position > live.Position() {
+			wctx, cancel := context.WithTimeout(ctx, s.cfg.MaxWait)
+			err := live.WaitFor(wctx, q.position)
+			cancel()
+			if err != nil {
+				return nil, 0, refuse(http.StatusServiceUnavailable, "transient", nil, "ce serveur n'a pas encore lu le journal jusqu'à la position %d : réessayez", q.position)
+			}
+		}
+		if q.position != live.Position() {
+			a, err := live.AsOfPosition(ctx, q.position, s.cfg.Log)
+			if err != nil {
+				return nil, 0, err
+			}
+			return newDirectory(a), a.Position(), nil
+		}
+	}
+	var d *directory
+	var pos uint64
+	live.View(func(a *projections.Availability) { d, pos = newDirectory(a), a.Position() })
+	return d, pos, nil
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var oe *outcomeError
+	var pe *paramError
+	switch {
+	case errors.As(err, &oe):
+		writeOutcome(w, oe)
+	case errors.As(err, &pe):
+		writeOutcome(w, &outcomeError{status: http.StatusBadRequest, code: pe.code, detail: pe.detail, expression: []string{pe.param}})
+	case errors.Is(err, context.Canceled):
+		return
+	default:
+		s.cfg.Logger.Error("fhir", "path", r.URL.Path, "err", err)
+		writeOutcome(w, refuse(http.StatusInternalServerError, "exception", nil, "erreur interne : réessayez, et si elle persiste prévenez l'administrateur"))
+	}
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request, resource string) {
+	if !s.reader(w, r) {
+		return
+	}
+	params := r.URL.Query()
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxPatchBody)
+		if err := r.ParseForm(); err != nil {
+			writeOutcome(w, refuse(http.StatusBadRequest, "structure", nil, "formulaire de recherche illisible : %v", err))
+			return
+		}
+		params = r.Form
+	}
+	q, err := parseQuery(resource, params, strict(r), s.paris)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d, pos, err := s.fold(r.Context(), q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b, err := s.bundle(r, q, d, pos)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeResource(w, http.StatusOK, b)
+}
+
+// bundle is the searchset of q on d, a page of at most q.count matches
+// taken at log position pos, with the resources _revinclude or _include
+// asks for after them.
+func (s *Server) bundle(r *http.Request, q *query, d *directory, pos uint64) (*Bundle, error) {
+	base := s.base(r)
+	type hit struct {
+		id       string
+		resource any
+	}
+	var matches []hit
+	var includes func(h hit) []hit
+	if q.resource == "Location" {
+		for i := range d.sites {
+			if st := &d.sites[i]; q.matchSite(st) {
+				matches = append(matches, hit{st.id, st})
+			}
+		}
+		if q.revinclude {
+			includes = func(h hit) []hit {
+				st := h.resource.(*site)
+				out := make([]hit, len(st.units))
+				for i := range st.units {
+					out[i] = hit{ServiceID(st.units[i].ID), service(st.units[i], st)}
+				}
+				return out
+			}
+		}
+	} else {
+		for i := range d.services {
+			if u := &d.services[i]; q.matchService(u) {
+				matches = append(matches, hit{ServiceID(u.ID), u})
+			}
+		}
+		sort.Slice(matches, func(i, j int) bool { return matches[i].id < matches[j].id })
+		if q.include {
+			includes = func(h hit) []hit {
+				st := &d.sites[d.siteOf[h.resource.(*projections.UnitView).ID]]
+				return []hit{{st.id, st.location()}}
+			}
+		}
+	}
+	total := len(matches)
+	b := &Bundle{ResourceType: "Bundle", ID: uuid.NewString(), Meta: &Meta{LastUpdated: instant(s.cfg.Now())}, Type: "searchset", Total: &total}
+	link := func(rel string, offset int) {
+		v := url.Values{}
+		for k, vs := range q.applied {
+			if k != "_position" && k != "_offset" && k != "_at" {
+				v[k] = vs
+			}
+		}
+		v.Set("_position", strconv.FormatUint(pos, 10))
+		v.Set("_offset", strconv.Itoa(offset))
+		b.Link = append(b.Link, BundleLink{Relation: rel, URL: base + "/" + q.resource + "?" + v.Encode()})
+	}
+	self := base + "/" + q.resource
+	if len(q.applied) > 0 {
+		self += "?" + q.applied.Encode()
+	}
+	b.Link = append(b.Link, BundleLink{Relation: "self", URL: self})
+	if q.summaryCount {
+		return b, nil
+	}
+	start := min(q.offset, total)
+	end := min(start+q.count, total)
+	if end < total {
+		link("next", end)
+	}
+	if start > 0 {
+		link("previous", max(0, start-q.count))
+	}
+	seen := map[string]bool{}
+	add := func(h hit, mode string) error {
+		var res any
+		switch v := h.resource.(type) {
+		case *site:
+			res = v.location()
+		case *projections.UnitView:
+			res = service(*v, &d.sites[d.siteOf[v.ID]])
+		default:
+			res = v
+		}
+		body, err := elements(res, q.elements)
+		if err != nil {
+			return err
+		}
+		kind := "Location"
+		if _, ok := res.(*HealthcareService); ok {
+			kind = "HealthcareService"
+		}
+		if seen[kind+"/"+h.id] {
+			return nil
+		}
+		seen[kind+"/"+h.id] = true
+		b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/" + kind + "/" + h.id, Resource: body, Search: &EntrySearch{Mode: mode}})
+		return nil
+	}
+	page := matches[start:end]
+	for _, h := range page {
+		if err := add(h, "match"); err != nil {
+			return nil, err
+		}
+	}
+	if includes != nil {
+		for _, h := range page {
+			for _, inc := range includes(h) {
+				if err := add(inc, "include"); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return b, nil
+}
+
+// elements keeps only the top-level elements asked for (FHIR's _elements),
+// with what every resource keeps (resourceType, id, meta), and marks the
+// resource SUBSETTED.
+func elements(res any, keep []string) (json.RawMessage, error) {
+	body, err := marshal(res)
+	if err != nil || len(keep) == 0 {
+		return body, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	out := map[string]json.RawMessage{}
+	for _, k := range append([]string{"resourceType", "id"}, keep...) {
+		if v, ok := m[k]; ok {
+			out[k] = v
+		}
+	}
+	var mt Meta
+	if err := json.Unmarshal(m["meta"], &mt); err != nil {
+		return nil, err
+	}
+	mt.Tag = append(mt.Tag, Coding{System: sysSubsetted, Code: "SUBSETTED", Display: "subsetted"})
+	if out["meta"], err = marshal(mt); err != nil {
+		return nil, err
+	}
+	return marshal(out)
+}
+
+func (s *Server) read(w http.ResponseWriter, r *http.Request, resource string) {
+	if !s.reader(w, r) {
+		return
+	}
+	id := mux.Vars(r)["id"]
+	q := &query{}
+	if at := r.URL.Query().Get("_at"); at != "" {
+		t, err := time.Parse(time.RFC3339Nano, at)
+		if err != nil {
+			s.fail(w, r, bad("_at", "un instant RFC 3339 est attendu (2025-03-06T15:30:00+01:00), pas %q", at))
+			return
+		}
+		q.at = t
+	}
+	d, _, err := s.fold(r.Context(), q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var res any
+	var updated string
+	if resource == "Location" {
+		for i := range d.sites {
+			if d.sites[i].id == id {
+				l := d.sites[i].location()
+				res, updated = l, l.Meta.LastUpdated
+			}
+		}
+	} else {
+		for i := range d.services {
+			if u := &d.services[i]; ServiceID(u.ID) == id {
+				h := service(*u, &d.sites[d.siteOf[u.ID]])
+				res, updated = h, h.Meta.LastUpdated
+			}
+		}
+	}
+	if res == nil {
+		writeOutcome(w, refuse(http.StatusNotFound, "not-found", []string{resource}, "%s/%s introuvable", resource, id))
+		return
+	}
+	s.writeVersioned(w, res, updated)
+}
+
+// writeVersioned answers a resource with its version (a digest of what it
+// says) and its last change.
+func (s *Server) writeVersioned(w http.ResponseWriter, res any, updated string) {
+	body, err := marshal(res)
+	if err != nil {
+		writeOutcome(w, refuse(http.StatusInternalServerError, "exception", nil, "erreur interne"))
+		return
+	}
+	sum := sha256.Sum256(body)
+	w.Header().Set("ETag", `W/"`+hex.EncodeToString(sum[:8])+`"`)
+	if t, err := time.Parse(time.RFC3339Nano, updated); err == nil {
+		w.Header().Set("Last-Modified", t.UTC().Format(http.TimeFormat))
+	}
+	w.Header().Set("Content-Type", ContentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
+}
+
+// patch is the national PATCH of a unit's capacities: the unit named by
+// ?identifier=, all the operations as one declaration or none.
+func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.principal(w, r)
+	if !ok {
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/fhir+json" && mt != "application/json" {
+		writeOutcome(w, refuse(http.StatusUnsupportedMediaType, "not-supported", nil, "Content-Type: application/fhir+json attendu"))
+		return
+	}
+	ident := r.URL.Query().Get("identifier")
+	if ident == "" {
+		writeOutcome(w, refuse(http.StatusBadRequest, "required", []string{"identifier"},
+			"identifier manquant : PATCH [base]/Location?identifier={IdNatStruct}/{idExterneSynchro}"))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPatchBody))
+	if err != nil {
+		writeOutcome(w, refuse(http.StatusRequestEntityTooLarge, "too-costly", nil, "corps de plus de %d octets refusé", maxPatchBody))
+		return
+	}
+	ops, err := parsePatch(body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var units []projections.UnitView
+	s.cfg.Live.View(func(a *projections.Availability) { units = writeTargets(a.Units(), ident) })
+	switch len(units) {
+	case 0:
+		writeOutcome(w, refuse(http.StatusNotFound, "not-found", []string{"Location"},
+			"La Location avec l'identifiant externe de synchro OU l'identifiant unique de saisie : '%s' n'a pas été trouvée.", ident))
+		return
+	case 1:
+	default:
+		writeOutcome(w, refuse(http.StatusPreconditionFailed, "multiple-matches", []string{"Location"},
+			"La Location recherchée n'est pas unique, il y a '%d' résultats", len(units)))
+		return
+	}
+	u := units[0]
+	// A feeder's account says what it is; any other account writing
+	// through this door is bed-management software all the same.
+	if p.CapacitySource == "" {
+		p.CapacitySource = domain.CapacitySourceBedManagement
+	}
+	for attempt := 0; ; attempt++ {
+		cmd, err := figures(&u, ops)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		rev := u.Revision
+		out, err := s.cfg.Ledger.Execute(r.Context(), domain.Request{UnitID: u.ID, Command: cmd, Principal: &p,
+			Source: domain.SourceAPI, IfMatch: &rev, CorrelationID: r.Header.Get("X-Request-Id")})
+		var conflict *domain.ConflictError
+		if errors.As(err, &conflict) && attempt < maxPatchRetries {
+			// The unit moved since the projections showed it: judge the
+			// operations again on what it is now, once they have read it.
+			if u, err = s.unitAt(r.Context(), u.ID, conflict.Actual); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			continue
+		}
+		if err != nil {
+			if oe := domainRefusal(err); oe != nil {
+				writeOutcome(w, oe)
+				return
+			}
+			s.fail(w, r, err)
+			return
+		}
+		wctx, cancel := context.WithTimeout(r.Context(), s.cfg.MaxWait)
+		err = s.cfg.Live.WaitFor(wctx, out.Result.LastPosition)
+		cancel()
+		if err != nil {
+			// Acknowledged in the log; the projections are behind.
+			w.Header().Set("X-Dispo-Position", strconv.FormatUint(out.Result.LastPosition, 10))
+			writeOutcome(w, &outcomeError{status: http.StatusAccepted, code: "informational", detail: "déclaration enregistrée ; la lecture n'est pas encore à jour"})
+			return
+		}
+		var l *Location
+		s.cfg.Live.View(func(a *projections.Availability) {
+			d := newDirectory(a)
+			l = d.sites[d.siteOf[u.ID]].location()
+		})
+		w.Header().Set("X-Dispo-Position", strconv.FormatUint(out.Result.LastPosition, 10))
+		s.writeVersioned(w, l, l.Meta.LastUpdated)
+		return
+	}
+}
+
+// maxPatchRetries bounds how often a PATCH is judged again because another
+// writer declared on the unit in between.
+const maxPatchRetries = 10
+
+// unitAt returns unit id once the projections show it at revision rev or
+// later.
+func (s *Server) unitAt(ctx context.Context, id string, rev int64) (projections.UnitView, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.MaxWait)
+	defer cancel()
+	for {
+		var u projections.UnitView
+		var ok bool
+		s.cfg.Live.View(func(a *projections.Availability) { u, ok = a.Unit(id) })
+		if !ok {
+			return u, refuse(http.StatusNotFound, "not-found", []string{"Location"}, "l'UO %s n'existe plus", id)
+		}
+		if u.Revision >= rev {
+			return u, nil
+		}
+		if err := s.cfg.Live.WaitFor(ctx, s.cfg.Live.Position()+1); err != nil {
+			return u, refuse(http.StatusServiceUnavailable, "transient", nil, "l'UO %s change en ce moment : réessayez", id)
+		}
+	}
+}
+
+// writeTargets are the units (in the directory) an identifier names for a
+// write: {IdNatStruct}/{idExterneSynchro}, or the national local id
+// 11/{unit id}; a system| before it is ignored.
+func writeTargets(units []projections.UnitView, ident string) []projections.UnitView {
+	if i := strings.LastIndexByte(ident, '|'); i >= 0 {
+		ident = ident[i+1:]
+	}
+	head, tail, ok := strings.Cut(ident, "/")
+	if !ok || tail == "" {
+		return nil
+	}
+	var out []projections.UnitView
+	for _, u := range units {
+		if head == regionCode && u.ID == tail || u.SyncID != "" && head == idNatStruct(u.FINESS) && u.SyncID == tail {
+			out = append(out, u)
+		}
+	}
+	return out
+}
