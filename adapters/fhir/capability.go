@@ -101,7 +101,7 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 			Security:      capSecurity{Description: "Authorization: Bearer <jeton> (dispo users token) ; les mêmes droits que l'API JSON : tout compte consulte, un responsable ou un logiciel habilité déclare pour ses établissements."},
 			Resource: []capResource{
 				{Type: "Location", Profile: ProfileLocation, Versioning: "no-version",
-					Documentation: "PATCH [base]/Location?identifier={IdNatStruct}/{idExterneSynchro} (et [base]/ws-synchro-dispo-lits-fhir/Location) : FHIRPath Patch des indicateurs, replace ou add ; toutes les opérations font une seule déclaration, ou aucune.",
+					Documentation:    "PATCH [base]/Location?identifier={IdNatStruct}/{idExterneSynchro} (et [base]/ws-synchro-dispo-lits-fhir/Location) : FHIRPath Patch des indicateurs, replace ou add ; toutes les opérations font une seule déclaration, ou aucune.",
 					Interaction:      append(append([]capInteraction{}, reads...), capInteraction{Code: "patch", Documentation: "conditionnel, par identifier"}),
 					SearchRevInclude: []string{"HealthcareService:location"}, SearchParam: locParams},
 				{Type: "HealthcareService", Profile: ProfileHealthcareService, Versioning: "no-version",

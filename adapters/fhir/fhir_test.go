@@ -197,7 +197,7 @@ func entries(t *testing.T, a answer) (map[string]entry, []string) {
 // capacity is one indicator of a Location, read back.
 type capacity struct {
 	status, nature, source, closing, updated string
-	n                                         int
+	n                                        int
 }
 
 func capacities(t *testing.T, loc map[string]any) map[string]capacity {

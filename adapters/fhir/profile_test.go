@@ -22,7 +22,9 @@ const (
 	nos = "https://mos.esante.gouv.fr/NOS/"
 )
 
-func treURL(id, name string) string { return nos + "TRE_" + id + "-" + name + "/FHIR/TRE-" + id + "-" + name }
+func treURL(id, name string) string {
+	return nos + "TRE_" + id + "-" + name + "/FHIR/TRE-" + id + "-" + name
+}
 
 // binding is a required binding: the system of the codes, and the codes
 // of the value set.
@@ -38,17 +40,17 @@ var capacityParts = []struct {
 	value    string // the only value[x] allowed
 	bind     *binding
 }{
-	{"capacityType", 1, 1, "valueCodeableConcept", &binding{treURL("R329", "NatureCapacite"), []string{"01", "02"}}},                        // JDV_J187
+	{"capacityType", 1, 1, "valueCodeableConcept", &binding{treURL("R329", "NatureCapacite"), []string{"01", "02"}}},                               // JDV_J187
 	{"capacityStatus", 1, 1, "valueCodeableConcept", &binding{treURL("R330", "TypeStatutCapacite"), []string{"01", "02", "03", "04", "05", "06"}}}, // JDV_J188
 	{"temporalityCapacity", 1, 1, "valueCodeableConcept", &binding{treURL("R331", "TemporaliteCapacite"), []string{"01", "02", "03", "04", "05"}}}, // JDV_J189
 	{"nbCapacity", 1, 1, "valueInteger", nil},
-	{"capacitySourceType", 1, 1, "valueCodeableConcept", &binding{treURL("R335", "TypeSourceCapacite"), []string{"01", "02", "03", "04"}}},     // JDV_J193
-	{"genderCapacityAvailable", 0, 1, "valueCodeableConcept", &binding{treURL("R332", "GenreCapacite"), []string{"01", "02", "03", "04"}}},    // JDV_J190
+	{"capacitySourceType", 1, 1, "valueCodeableConcept", &binding{treURL("R335", "TypeSourceCapacite"), []string{"01", "02", "03", "04"}}}, // JDV_J193
+	{"genderCapacityAvailable", 0, 1, "valueCodeableConcept", &binding{treURL("R332", "GenreCapacite"), []string{"01", "02", "03", "04"}}}, // JDV_J190
 	{"capacityUpdateDate", 1, 1, "valueDateTime", nil},
-	{"capacityClosingType", 0, 1, "valueCodeableConcept", &binding{treURL("R333", "TypeFermetureCapacite"), []string{"01", "02", "03"}}},      // JDV_J191
-	{"additionalBedType", 0, 1, "valueCodeableConcept", &binding{treURL("R334", "TypeLitSupplementaire"), []string{"01", "02", "03"}}},        // JDV_J192
-	{"crisisType", 0, 1, "valueCodeableConcept", &binding{treURL("R336", "TypeCrise"), []string{"01", "02"}}},                                 // JDV_J194
-	{"temporaryAssignement", 1, 1, "valueCodeableConcept", &binding{treURL("R337", "AffectationTemporaire"), []string{"01", "02", "03"}}},     // JDV_J195
+	{"capacityClosingType", 0, 1, "valueCodeableConcept", &binding{treURL("R333", "TypeFermetureCapacite"), []string{"01", "02", "03"}}},  // JDV_J191
+	{"additionalBedType", 0, 1, "valueCodeableConcept", &binding{treURL("R334", "TypeLitSupplementaire"), []string{"01", "02", "03"}}},    // JDV_J192
+	{"crisisType", 0, 1, "valueCodeableConcept", &binding{treURL("R336", "TypeCrise"), []string{"01", "02"}}},                             // JDV_J194
+	{"temporaryAssignement", 1, 1, "valueCodeableConcept", &binding{treURL("R337", "AffectationTemporaire"), []string{"01", "02", "03"}}}, // JDV_J195
 }
 
 // JDV_J237-RegionOM-ROR, from TRE_R30.
@@ -336,7 +338,9 @@ func TestProfileChecksOnTheIGsExamples(t *testing.T) {
 		{"ror-location-exemple-1.json", "a capacity without temporaryAssignement", "0 temporaryAssignement",
 			func(r obj) { dropSub(r, 3, "temporaryAssignement") }},
 		{"ror-location-exemple-1.json", "a status outside JDV_J188", "required binding",
-			func(r obj) { object(list(object(sub(r, 1, "capacityStatus")["valueCodeableConcept"])["coding"])[0])["code"] = "07" }},
+			func(r obj) {
+				object(list(object(sub(r, 1, "capacityStatus")["valueCodeableConcept"])["coding"])[0])["code"] = "07"
+			}},
 		{"ror-location-exemple-1.json", "a nature in the wrong code system", "required binding",
 			func(r obj) {
 				object(list(object(sub(r, 1, "capacityType")["valueCodeableConcept"])["coding"])[0])["system"] = treURL("R330", "TypeStatutCapacite")

@@ -14,12 +14,12 @@ import (
 // A site is what one Location describes: a unit's own places, or a pool's,
 // shared by its units (the "lits mutualisés sur plusieurs UO").
 type site struct {
-	id    string                  // the Location's id
-	pool  *projections.PoolView   // nil for a unit's own places
-	units []projections.UnitView  // the units whose places these are, by id
-	caps  *capacities             // nil when nothing was ever declared, or retired
-	local string                  // the local part of its idLocation
-	upd   time.Time               // when anything it shows last changed
+	id    string                 // the Location's id
+	pool  *projections.PoolView  // nil for a unit's own places
+	units []projections.UnitView // the units whose places these are, by id
+	caps  *capacities            // nil when nothing was ever declared, or retired
+	local string                 // the local part of its idLocation
+	upd   time.Time              // when anything it shows last changed
 }
 
 // capacities are a site's figures as national indicators.
