@@ -165,7 +165,13 @@ func newCrashRig(t *testing.T, seed uint64) *crashRig {
 		c := &crashClient{id: i, finess: fmt.Sprintf("77%07d", 100+i), closed: map[string]bool{}, comment: map[string]string{},
 			rng: rand.New(rand.NewPCG(seed, uint64(i+1)))}
 		id := fmt.Sprintf("crash-%02d", i)
-		mustDispoIn(t, crashPassword+"\n", "users", "add", id, "--role", "responsable", "--establishment", c.finess, "--data", r.data, "--keep-password")
+		args := []string{"users", "add", id, "--role", "responsable", "--establishment", c.finess, "--data", r.data, "--keep-password"}
+		if i%2 == 1 {
+			// Half the clients are programs: their declarations carry a
+			// capacity source, through every kill and every snapshot.
+			args = append(args, "--program")
+		}
+		mustDispoIn(t, crashPassword+"\n", args...)
 		c.token = r.token(id)
 		for u := range unitsPerOwner {
 			c.units = append(c.units, fmt.Sprintf("C%02d-%d", i, u))
@@ -239,7 +245,7 @@ func (r *crashRig) register(c *child) {
 	for _, cl := range r.clients {
 		for j, u := range cl.units {
 			body, _ := json.Marshal(map[string]any{"unit_id": u, "finess": cl.finess, "establishment": fmt.Sprintf("Centre d'essai %d", cl.id),
-				"department": depts[cl.id%len(depts)], "type": types[j%len(types)], "name": "Unité " + u, "phone": "01 23 45 67 89"})
+				"department": depts[cl.id%len(depts)], "type": types[j%len(types)], "name": "Unité " + u, "phone": "01 23 45 67 89", "sync_id": "S-" + u})
 			cmd := &crashCmd{unit: u, method: "POST", path: "/api/v1/units", body: string(body), key: uuid.NewString(), corr: uuid.NewString(), kind: "register", events: 1}
 			status, res, code := r.send(c.base, r.admin, cmd)
 			if status != http.StatusCreated {
@@ -573,6 +579,12 @@ func (r *crashRig) check(c *child) {
 			t.Errorf("trial %d: %s: the live projections differ from a rebuild from 0:\nlive    %.600s\nrebuilt %.600s", r.trial, path, live, fresh)
 		}
 	}
+	// The FHIR resources too: they show what the API does not (the
+	// declarations' capacity source, the units' sync ids and times).
+	if live, fresh := r.fhirResources(c.base), r.fhirResources(rebuilt); live != fresh {
+		r.stats.Divergent++
+		t.Errorf("trial %d: /fhir/Location: the live resources differ from a rebuild from 0:\nlive    %.600s\nrebuilt %.600s", r.trial, live, fresh)
+	}
 	var list struct {
 		Units []struct {
 			UnitID  string          `json:"unit_id"`
@@ -683,6 +695,22 @@ func (r *crashRig) getJSON(url string) string {
 	}
 	stripVolatile(v)
 	out, _ := json.Marshal(v)
+	return string(out)
+}
+
+// fhirResources are the Locations and HealthcareServices base serves, as
+// JSON: the bundle's own id, time and links (which name the server) left
+// out.
+func (r *crashRig) fhirResources(base string) string {
+	var b struct {
+		Entry []struct {
+			Resource json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal([]byte(r.getJSON(base+"/fhir/Location?_revinclude=HealthcareService:location")), &b); err != nil || len(b.Entry) == 0 {
+		r.t.Fatalf("trial %d: FHIR search on %s: %d entries, %v", r.trial, base, len(b.Entry), err)
+	}
+	out, _ := json.Marshal(b.Entry)
 	return string(out)
 }
 
