@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"dispo/adapters/boltlog"
+	"dispo/adapters/fhir"
 	"dispo/adapters/jsonl"
 	"dispo/projections"
 )
@@ -51,14 +51,29 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 }
 
 func runExport(ctx context.Context, env *Env, args []string) error {
-	fs := env.flags("export", "[--data DIR] [--out FILE]",
+	fs := env.flags("export", "[--data DIR] [--out FILE] [--format jsonl|fhir] [--at RFC3339]",
 		"Writes every event of the log, in position order, as JSONL. Importing the output into an\n"+
-			"empty log gives the same log: same ids, streams, revisions and positions.")
+			"empty log gives the same log: same ids, streams, revisions and positions.\n\n"+
+			"With --format fhir it writes instead every Location and HealthcareService of the FHIR\n"+
+			"interface (/fhir), one resource a line (NDJSON, as FHIR Bulk Data does): the units and\n"+
+			"their places as they stand now, or as they stood at --at.")
 	data := env.dataFlag(fs)
 	out := fs.String("out", "-", "file to write (- for standard output); written whole or not at all")
+	format := fs.String("format", "jsonl", "jsonl: the events; fhir: the FHIR resources, as NDJSON")
+	at := fs.String("at", "", "with --format fhir: the resources as they stood at this instant, RFC 3339 (default: now)")
 	store := env.eventstoreFlag(fs)
 	if err := env.parseArgs(fs, args, 0); err != nil {
 		return err
+	}
+	until, err := parseAt(*at)
+	if err != nil {
+		return err
+	}
+	if *format != "jsonl" && *format != "fhir" {
+		return fmt.Errorf("--format: %q is neither jsonl nor fhir", *format)
+	}
+	if *format == "jsonl" && !until.IsZero() {
+		return fmt.Errorf("--at is for --format fhir: the JSONL export is the whole log")
 	}
 	l, err := openForVerify(ctx, *data, *store, env.Stderr)
 	if err != nil {
@@ -66,8 +81,21 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	}
 	defer l.Close()
 	p := &progress{w: env.Stderr, what: "exported", now: env.Now, last: env.Now()}
+	write := func(w io.Writer) (int, error) { return jsonl.Export(ctx, l, w, p.tick) }
+	what := "events"
+	if *format == "fhir" {
+		what = "FHIR resources"
+		p.what = "read"
+		write = func(w io.Writer) (int, error) {
+			a := projections.NewAvailability()
+			if _, err := replay(ctx, l, a, until, p.tick); err != nil {
+				return 0, err
+			}
+			return fhir.Export(w, a)
+		}
+	}
 	if *out == "-" {
-		_, err := jsonl.Export(ctx, l, env.Stdout, p.tick)
+		_, err := write(env.Stdout)
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(*out), ".dispo-export-*")
@@ -75,7 +103,7 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	n, err := jsonl.Export(ctx, l, tmp, p.tick)
+	n, err := write(tmp)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -88,7 +116,7 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stderr, "exported %d events to %s\n", n, *out)
+	fmt.Fprintf(env.Stderr, "exported %d %s to %s\n", n, what, *out)
 	return nil
 }
 
@@ -160,7 +188,7 @@ func runReplay(ctx context.Context, env *Env, args []string) error {
 
 // replay folds the events of l into a, calling tick now and then; with
 // until set, it stops at the first event recorded after that instant.
-func replay(ctx context.Context, l *boltlog.Log, a *projections.Availability, until time.Time, tick func(int)) (int, error) {
+func replay(ctx context.Context, l projections.AllReader, a *projections.Availability, until time.Time, tick func(int)) (int, error) {
 	n := 0
 	for ev, err := range l.ReadAll(ctx, 0) {
 		if err != nil {

@@ -228,3 +228,67 @@ func TestReplayAsOf(t *testing.T) {
 		t.Fatalf("replay as of 06/08/2024 shows other days:\n%s", out)
 	}
 }
+
+// export --format fhir: the FHIR resources as NDJSON, now or as of --at;
+// a format or an --at it cannot serve is refused before anything is written.
+func TestExportFHIR(t *testing.T) {
+	data := t.TempDir()
+	mustDispo(t, "import", "--data", data, fixtures+"seed-77.jsonl")
+	resources := func(args ...string) map[string]map[string]any {
+		out := mustDispo(t, append([]string{"export", "--data", data, "--format", "fhir"}, args...)...)
+		got := map[string]map[string]any{}
+		for line := range strings.Lines(out) {
+			var r map[string]any
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("not one JSON resource a line: %v\n%s", err, line)
+			}
+			got[r["resourceType"].(string)+"/"+r["id"].(string)] = r
+		}
+		return got
+	}
+	available := func(loc map[string]any) float64 {
+		for _, e := range loc["extension"].([]any) {
+			e := e.(map[string]any)
+			if !strings.HasSuffix(e["url"].(string), "ror-location-supported-capacity") {
+				continue
+			}
+			var status string
+			var n float64
+			for _, s := range e["extension"].([]any) {
+				s := s.(map[string]any)
+				switch s["url"] {
+				case "capacityStatus":
+					status = s["valueCodeableConcept"].(map[string]any)["coding"].([]any)[0].(map[string]any)["code"].(string)
+				case "nbCapacity":
+					n = s["valueInteger"].(float64)
+				}
+			}
+			if status == "02" {
+				return n
+			}
+		}
+		return -1
+	}
+	now := resources()
+	if len(now) != 8 || available(now["Location/uo-77-EG-02"]) != 1 {
+		t.Fatalf("export now: %d resources, EG-02 %v available", len(now), available(now["Location/uo-77-EG-02"]))
+	}
+	past := resources("--at", "2024-08-06T00:00:00+02:00")
+	if len(past) != 6 || available(past["Location/uo-77-EG-02"]) != 2 {
+		t.Fatalf("export as of 6 August 2024: %d resources, EG-02 %v available", len(past), available(past["Location/uo-77-EG-02"]))
+	}
+	out := filepath.Join(t.TempDir(), "dispo.ndjson")
+	if code, _, errOut := dispo(t, "", "export", "--data", data, "--format", "fhir", "--out", out); code != 0 || !strings.Contains(errOut, "exported 8 FHIR resources") {
+		t.Fatalf("export --out: exit %d %q", code, errOut)
+	}
+	for _, args := range [][]string{{"--format", "xml"}, {"--at", "2024-08-06"}, {"--format", "fhir", "--at", "hier"}} {
+		target := filepath.Join(t.TempDir(), "refused.ndjson")
+		code, _, errOut := dispo(t, "", append([]string{"export", "--data", data, "--out", target}, args...)...)
+		if code == 0 || errOut == "" {
+			t.Errorf("export %v: exit %d %q, want refused", args, code, errOut)
+		}
+		if _, err := os.Stat(target); err == nil {
+			t.Errorf("export %v was refused but wrote %s", args, target)
+		}
+	}
+}
