@@ -82,6 +82,9 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzUnmarshal -fuzztime=$(FUZZTIME) ./adapters/jsonl/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeEvent -fuzztime=$(FUZZTIME) ./domain/
 	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./adapters/userfile/
+	$(GO) test -run='^$$' -fuzz=FuzzParsePatch -fuzztime=$(FUZZTIME) ./adapters/fhir/
+	$(GO) test -run='^$$' -fuzz=FuzzParsePath -fuzztime=$(FUZZTIME) ./adapters/fhir/
+	$(GO) test -run='^$$' -fuzz=FuzzParseQuery -fuzztime=$(FUZZTIME) ./adapters/fhir/
 
 # Pinned, so that a new release's new checks do not turn the build red on
 # their own: the newest that builds with this module's Go (1.26).

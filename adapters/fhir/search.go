@@ -89,6 +89,9 @@ func parseQuery(resource string, v url.Values, strict bool, paris *time.Location
 	for _, name := range names {
 		if !knownParam(resource, name) {
 			if strict {
+				if name == "" {
+					return nil, &paramError{"invalid", "(sans nom)", "paramètre sans nom dans la requête (Prefer: handling=strict)"}
+				}
 				return nil, &paramError{"not-supported", name, "paramètre de recherche inconnu : " + name + " (Prefer: handling=strict)"}
 			}
 			continue
