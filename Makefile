@@ -38,7 +38,7 @@ browser:
 # esdblog (30-40 s under it), whose concurrency is the stand-in's, raced here.
 RACE_PKGS := ./domain/ ./projections/ ./adapters/memlog/ ./adapters/boltlog/ \
 	./adapters/httpapi/ ./adapters/httpauth/ ./adapters/adminsock/ ./adapters/userfile/ \
-	./adapters/jsonl/ ./adapters/esdblog/standin/ ./adapters/web/
+	./adapters/jsonl/ ./adapters/esdblog/standin/ ./adapters/web/ ./adapters/fhir/
 test-race:
 	$(GO) test -race -count=1 $(RACE_PKGS)
 
