@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -765,4 +766,40 @@ func consulted(t *testing.T, s *site, name string) string {
 	}
 	t.Fatalf("no row for %s on the consultation screen (%d):\n%s", name, resp.StatusCode, page)
 	return ""
+}
+
+// The README's PATCH example is sent as written (its shell quoting undone)
+// and does what it says.
+func TestTheREADMEsPatchExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const line = `"$B/ws-synchro-dispo-lits-fhir/Location?identifier=1350054680/SSR38888" -d '`
+	i := bytes.Index(readme, []byte(line))
+	if i < 0 {
+		t.Fatal("the README has no PATCH example")
+	}
+	rest := string(readme[i+len(line):])
+	end := strings.Index(rest, "}'\n")
+	if end < 0 {
+		t.Fatal("the README's PATCH body does not end")
+	}
+	body := strings.ReplaceAll(rest[:end+1], `'"'"'`, `'`)
+	s := newSite(t)
+	s.tokens["gam-35"] = ""
+	if err := s.users.Add(userfile.User{ID: "gam-35", Role: domain.RoleResponsable, Establishments: []string{"350054680"},
+		CapacitySource: domain.CapacitySourceBedManagement}, password); err != nil {
+		t.Fatal(err)
+	}
+	if s.tokens["gam-35"], err = s.users.NewToken("gam-35"); err != nil {
+		t.Fatal(err)
+	}
+	s.api("POST", "/units", "admin", map[string]string{"unit_id": "35-SSR-01", "finess": "350054680", "establishment": "CH", "department": "77",
+		"type": "udm", "name": "UDM", "sync_id": "SSR38888"})
+	s.api("POST", "/units/35-SSR-01/declarations", "gam-35", map[string]int{"available": 1, "installed": 10, "closed_places": 0})
+	a := s.patch("/fhir/ws-synchro-dispo-lits-fhir/Location?identifier=1350054680/SSR38888", "gam-35", []byte(body))
+	if caps := capacities(t, a.json(t)); a.status != 200 || caps["02"].n != 4 || caps["01"].n != 10 || caps["02"].source != "02" {
+		t.Fatalf("the README's PATCH: %d %s", a.status, a.body)
+	}
 }

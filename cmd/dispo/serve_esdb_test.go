@@ -191,6 +191,40 @@ func TestServeOnEventStore(t *testing.T) {
 	if code != 200 || m["available"].(float64) != 3 {
 		t.Fatalf("the projections did not follow the event store back: %d %v", code, m)
 	}
+
+	// FHIR on the same log: a sync id, the national PATCH, a search paged
+	// at a position of the event store's.
+	if code, m = call(admin, "PUT", "/api/v1/units/77-EG-02", `{"finess":"770110054","establishment":"EG","department":"77","type":"autodialyse","name":"Auto dialyse","sync_id":"AUTO-02"}`); code != 200 {
+		t.Fatalf("sync id: %d %v", code, m)
+	}
+	patch := `{"resourceType":"Parameters","parameter":[{"name":"operation","part":[{"name":"type","valueString":"replace"},` +
+		`{"name":"path","valueString":"Location.extension.where(url='https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-location-supported-capacity').where(extension.where(url = 'capacityStatus' and valueCodeableConcept.coding.code = '02'))"},` +
+		`{"name":"value","part":[{"extension":[{"url":"https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/ror-location-supported-capacity","extension":[` +
+		`{"url":"nbCapacity","valueInteger":7},{"url":"capacityStatus","valueCodeableConcept":{"coding":[{"code":"02"}]}},{"url":"capacityType","valueCodeableConcept":{"coding":[{"code":"02"}]}},` +
+		`{"url":"temporalityCapacity","valueCodeableConcept":{"coding":[{"code":"01"}]}},{"url":"temporaryAssignement","valueCodeableConcept":{"coding":[{"code":"01"}]}}]}]}]}]}]}`
+	if code, m = call(resp, "PATCH", "/fhir/ws-synchro-dispo-lits-fhir/Location?identifier=1770110054/AUTO-02", patch); code != 200 || m["id"] != "uo-77-EG-02" {
+		t.Fatalf("FHIR PATCH on the event store: %d %v", code, m)
+	}
+	code, m = call(resp, "GET", "/fhir/Location?capacity-status=02&nb-capacity=7", "")
+	if code != 200 || m["total"].(float64) != 1 {
+		t.Fatalf("FHIR search after the PATCH: %d %v", code, m)
+	}
+	code, m = call(resp, "GET", "/fhir/Location?_count=2", "")
+	var next string
+	for _, l := range m["link"].([]any) {
+		if l := l.(map[string]any); l["relation"] == "next" {
+			next = l["url"].(string)
+		}
+	}
+	if code != 200 || m["total"].(float64) != 5 || next == "" {
+		t.Fatalf("FHIR first page: %d total %v next %q", code, m["total"], next)
+	}
+	if code, m = call(resp, "POST", "/api/v1/units/77-EG-01/declarations", `{"available":1,"installed":20}`); code != 200 {
+		t.Fatalf("declare: %d %v", code, m)
+	}
+	if code, m = call(resp, "GET", strings.TrimPrefix(next, base), ""); code != 200 || len(m["entry"].([]any)) != 2 || m["total"].(float64) != 5 {
+		t.Fatalf("FHIR second page, taken at the first one's position: %d %v", code, m)
+	}
 }
 
 // import and export --eventstore: the seed through the adapter and back,
