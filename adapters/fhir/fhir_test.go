@@ -2,6 +2,7 @@ package fhir_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -23,6 +24,8 @@ import (
 	"dispo/adapters/userfile"
 	"dispo/cmd/dispo/app"
 	"dispo/domain"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // site is the whole service (API, FHIR, pages) on a real bbolt file
@@ -34,6 +37,7 @@ type site struct {
 	svc    *app.Service
 	users  *userfile.Store
 	tokens map[string]string
+	reg    *prometheus.Registry
 }
 
 const password = "phrase de passe des essais"
@@ -57,7 +61,7 @@ func newSite(t *testing.T) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &site{t: t, log: log, users: users, tokens: map[string]string{}}
+	s := &site{t: t, log: log, users: users, tokens: map[string]string{}, reg: prometheus.NewRegistry()}
 	for _, u := range []userfile.User{
 		{ID: "gam-eg", Role: domain.RoleResponsable, Establishments: []string{"770110054"}, CapacitySource: domain.CapacitySourceGAM},
 		{ID: "resp-eg", Role: domain.RoleResponsable, Establishments: []string{"770110054"}},
@@ -72,7 +76,7 @@ func newSite(t *testing.T) *site {
 			t.Fatal(err)
 		}
 	}
-	s.svc, err = app.New(context.Background(), app.Config{Log: log, Users: users, DataDir: data})
+	s.svc, err = app.New(context.Background(), app.Config{Log: log, Users: users, DataDir: data, Registry: s.reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -801,5 +805,55 @@ func TestTheREADMEsPatchExample(t *testing.T) {
 	a := s.patch("/fhir/ws-synchro-dispo-lits-fhir/Location?identifier=1350054680/SSR38888", "gam-35", []byte(body))
 	if caps := capacities(t, a.json(t)); a.status != 200 || caps["02"].n != 4 || caps["01"].n != 10 || caps["02"].source != "02" {
 		t.Fatalf("the README's PATCH: %d %s", a.status, a.body)
+	}
+}
+
+// A client that takes gzip gets the bundle gzipped; every interaction is
+// measured by its kind, resource and status.
+func TestAnswersAreGzippedAndMeasured(t *testing.T) {
+	s := newSite(t)
+	req, _ := http.NewRequest("GET", s.srv.URL+"/fhir/Location?_revinclude=HealthcareService:location", nil)
+	req.Header.Set("Authorization", "Bearer "+s.tokens["clinicien"])
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") {
+		t.Fatalf("Content-Encoding %q, Vary %q", resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"))
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustConform(t, body)
+	s.get("/fhir/Location/uo-nulle-part", "clinicien")
+	s.get("/fhir/metadata", "")
+	mfs, err := s.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]uint64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "dispo_fhir_request_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, p := range m.GetLabel() {
+				l[p.GetName()] = p.GetValue()
+			}
+			seen[l["interaction"]+" "+l["resource"]+" "+l["code"]] += m.GetHistogram().GetSampleCount()
+		}
+	}
+	for _, want := range []string{"search Location 200", "read Location 404", "metadata CapabilityStatement 200"} {
+		if seen[want] != 1 {
+			t.Errorf("%s measured %d times; all: %v", want, seen[want], seen)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // ContentType is FHIR's JSON media type, which every answer has.
@@ -49,13 +51,16 @@ type Config struct {
 	// MaxWait bounds how long a page taken at a position the projections
 	// have not reached yet waits for them, and a PATCH for its answer.
 	MaxWait time.Duration
+	// Registry, if set, gets dispo_fhir_request_duration_seconds.
+	Registry *prometheus.Registry
 }
 
 // Server serves /fhir.
 type Server struct {
-	cfg     Config
-	handler http.Handler
-	paris   *time.Location
+	cfg      Config
+	handler  http.Handler
+	paris    *time.Location
+	duration *prometheus.HistogramVec
 }
 
 // New returns the FHIR server.
@@ -72,28 +77,55 @@ func New(cfg Config) *Server {
 	if cfg.Authenticate == nil {
 		cfg.Authenticate = func(h http.Handler) http.Handler { return h }
 	}
-	s := &Server{cfg: cfg, paris: domain.Paris()}
-	r := mux.NewRouter()
-	r.HandleFunc("/fhir/metadata", s.metadata).Methods(http.MethodGet, http.MethodHead)
-	for _, res := range []string{"Location", "HealthcareService"} {
-		res := res
-		r.HandleFunc("/fhir/"+res, func(w http.ResponseWriter, r *http.Request) { s.search(w, r, res) }).Methods(http.MethodGet, http.MethodHead)
-		r.HandleFunc("/fhir/"+res+"/_search", func(w http.ResponseWriter, r *http.Request) { s.search(w, r, res) }).Methods(http.MethodPost)
-		r.HandleFunc("/fhir/"+res+"/{id}", func(w http.ResponseWriter, r *http.Request) { s.read(w, r, res) }).Methods(http.MethodGet, http.MethodHead)
+	s := &Server{cfg: cfg, paris: domain.Paris(), duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "dispo_fhir_request_duration_seconds",
+		Help:    "FHIR requests by interaction (metadata, read, search, patch), resource type and status code.",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"interaction", "resource", "code"})}
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(s.duration)
 	}
-	r.HandleFunc("/fhir/Location", s.patch).Methods(http.MethodPatch)
-	r.HandleFunc("/fhir/ws-synchro-dispo-lits-fhir/Location", s.patch).Methods(http.MethodPatch)
+	r := mux.NewRouter()
+	r.HandleFunc("/fhir/metadata", s.timed("metadata", "CapabilityStatement", s.metadata)).Methods(http.MethodGet, http.MethodHead)
+	for _, res := range []string{"Location", "HealthcareService"} {
+		search := s.timed("search", res, func(w http.ResponseWriter, r *http.Request) { s.search(w, r, res) })
+		r.HandleFunc("/fhir/"+res, search).Methods(http.MethodGet, http.MethodHead)
+		r.HandleFunc("/fhir/"+res+"/_search", search).Methods(http.MethodPost)
+		r.HandleFunc("/fhir/"+res+"/{id}", s.timed("read", res, func(w http.ResponseWriter, r *http.Request) { s.read(w, r, res) })).Methods(http.MethodGet, http.MethodHead)
+	}
+	patch := s.timed("patch", "Location", s.patch)
+	r.HandleFunc("/fhir/Location", patch).Methods(http.MethodPatch)
+	r.HandleFunc("/fhir/ws-synchro-dispo-lits-fhir/Location", patch).Methods(http.MethodPatch)
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeOutcome(w, refuse(http.StatusMethodNotAllowed, "not-supported", nil, "méthode %s non prise en charge sur %s (voir /fhir/metadata)", r.Method, r.URL.Path))
 	})
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeOutcome(w, refuse(http.StatusNotFound, "not-supported", nil, "%s : ni ressource ni opération servie ici (voir /fhir/metadata)", r.URL.Path))
 	})
-	s.handler = cfg.Authenticate(r)
+	s.handler = compressed(cfg.Authenticate(r))
 	return s
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) timed(interaction, resource string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h(sw, r)
+		s.duration.WithLabelValues(interaction, resource, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+	}
+}
 
 // WriteOutcome answers an error as an OperationOutcome: for the
 // authentication's refusals on /fhir, which come before the server.
@@ -128,11 +160,59 @@ func writeResource(w http.ResponseWriter, status int, v any) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", ContentType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	send(w, status, body)
+}
+
+// gzipper is set on the writer by compressed: answers of more than a
+// packet are gzipped for clients that accept it (a region's Bundle is
+// half a megabyte of JSON, a tenth of it gzipped).
+type gzipper struct {
+	http.ResponseWriter
+}
+
+func compressed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Vary", "Accept-Encoding")
+		for _, e := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+			if name, q, _ := strings.Cut(strings.TrimSpace(e), ";"); strings.EqualFold(name, "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
+				next.ServeHTTP(gzipper{w}, r)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func send(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", ContentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	if gzipped(w) && len(body) > 1400 {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		zw.Write(body)
+		zw.Close()
+		body = buf.Bytes()
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+// gzipped says whether the client takes gzip, looking through the
+// writers that wrap the one compressed set.
+func gzipped(w http.ResponseWriter) bool {
+	for {
+		switch v := w.(type) {
+		case gzipper:
+			return true
+		case *statusWriter:
+			w = v.ResponseWriter
+		default:
+			return false
+		}
+	}
 }
 
 // marshal writes JSON without escaping <, > and &: FHIR's JSON is read by
@@ -471,10 +551,7 @@ func (s *Server) writeVersioned(w http.ResponseWriter, res any, updated string) 
 	if t, err := time.Parse(time.RFC3339Nano, updated); err == nil {
 		w.Header().Set("Last-Modified", t.UTC().Format(http.TimeFormat))
 	}
-	w.Header().Set("Content-Type", ContentType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(body)
+	send(w, http.StatusOK, body)
 }
 
 // patch is the national PATCH of a unit's capacities: the unit named by

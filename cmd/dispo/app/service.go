@@ -188,7 +188,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s.pages = web.New(wc)
 	s.fhir = fhir.New(fhir.Config{Ledger: ledger, Live: s.live, Log: cfg.Log, Authenticate: auth.Middleware,
-		Principal: httpauth.PrincipalFrom, Now: cfg.Now, Logger: s.log, BaseURL: cfg.FHIRBase, MaxWait: cfg.MaxWait})
+		Principal: httpauth.PrincipalFrom, Now: cfg.Now, Logger: s.log, BaseURL: cfg.FHIRBase, MaxWait: cfg.MaxWait, Registry: cfg.Registry})
 	mux := http.NewServeMux()
 	mux.Handle("/fhir/", s.fhir)
 	mux.Handle("/api/", s.api)
