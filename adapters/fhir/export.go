@@ -12,26 +12,17 @@ import (
 // It returns the number of resources written.
 func Export(w io.Writer, a *projections.Availability) (int, error) {
 	d := newDirectory(a)
+	if err := d.render(); err != nil {
+		return 0, err
+	}
 	bw := bufio.NewWriter(w)
 	n := 0
-	line := func(v any) error {
-		body, err := marshal(v)
-		if err != nil {
-			return err
-		}
+	for _, body := range append(d.siteJSON, d.serviceJSON...) {
 		bw.Write(body)
+		if err := bw.WriteByte('\n'); err != nil {
+			return n, err
+		}
 		n++
-		return bw.WriteByte('\n')
-	}
-	for i := range d.sites {
-		if err := line(d.sites[i].location()); err != nil {
-			return n, err
-		}
-	}
-	for _, u := range d.services {
-		if err := line(service(u, &d.sites[d.siteOf[u.ID]])); err != nil {
-			return n, err
-		}
 	}
 	return n, bw.Flush()
 }

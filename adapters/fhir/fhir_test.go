@@ -432,6 +432,11 @@ func TestPagesStayOnTheirPosition(t *testing.T) {
 	if len(page1) != 2 || next == "" {
 		t.Fatalf("first page %v, next %q", page1, next)
 	}
+	// Searched once before the log moves: a kept answer must not outlive
+	// its position.
+	if before, _ := entries(t, s.get("/fhir/Location", "clinicien")); len(before) != 4 {
+		t.Fatalf("before: %v", keys(before))
+	}
 	// The log moves: EG-04 declares, a unit is registered.
 	s.api("POST", "/units/77-EG-04/declarations", "resp-eg", map[string]int{"available": 2, "installed": 6, "closed_places": 0})
 	s.api("POST", "/units", "admin", map[string]string{"unit_id": "77-EG-00", "finess": "770110054", "establishment": "EG", "department": "77", "type": "udm", "name": "Nouvelle UDM"})

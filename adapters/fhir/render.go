@@ -36,11 +36,38 @@ type indicator struct {
 	closing string // for closed places only
 }
 
-// directory is every resource of one fold, by id.
+// directory is every resource of one fold, by id, rendered once: the
+// live one serves every request until the log moves.
 type directory struct {
 	sites    []site
 	services []projections.UnitView
 	siteOf   map[string]int // unit id -> index in sites
+	// The resources as JSON, by index in sites and services; and the
+	// indexes by FHIR id.
+	siteJSON, serviceJSON [][]byte
+	siteByID, serviceByID map[string]int
+}
+
+// render writes every resource once. It runs outside the projections'
+// lock: the directory holds copies.
+func (d *directory) render() error {
+	d.siteJSON, d.siteByID = make([][]byte, len(d.sites)), make(map[string]int, len(d.sites))
+	for i := range d.sites {
+		b, err := marshal(d.sites[i].location())
+		if err != nil {
+			return err
+		}
+		d.siteJSON[i], d.siteByID[d.sites[i].id] = b, i
+	}
+	d.serviceJSON, d.serviceByID = make([][]byte, len(d.services)), make(map[string]int, len(d.services))
+	for i, u := range d.services {
+		b, err := marshal(service(u, &d.sites[d.siteOf[u.ID]]))
+		if err != nil {
+			return err
+		}
+		d.serviceJSON[i], d.serviceByID[ServiceID(u.ID)] = b, i
+	}
+	return nil
 }
 
 // newDirectory lays out the resources of a: one HealthcareService per

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"dispo/domain"
@@ -61,6 +62,11 @@ type Server struct {
 	handler  http.Handler
 	paris    *time.Location
 	duration *prometheus.HistogramVec
+
+	mu      sync.Mutex
+	cur     *directory // the live projections' at curPos
+	curPos  uint64
+	answers answers
 }
 
 // New returns the FHIR server.
@@ -183,21 +189,97 @@ func compressed(next http.Handler) http.Handler {
 	})
 }
 
+// gzips recycles the compressors: each holds a megabyte of state.
+var gzips = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	return zw
+}}
+
 func send(w http.ResponseWriter, status int, body []byte) {
+	a := &answer{plain: body}
+	if gzipped(w) {
+		a.compress()
+	}
+	a.send(w, status)
+}
+
+// answer is a body, and gzipped when it is worth it.
+type answer struct {
+	plain, gz []byte
+	etag      string // of a read
+}
+
+func (a *answer) compress() {
+	if len(a.plain) <= 1400 || a.gz != nil {
+		return
+	}
+	var buf bytes.Buffer
+	zw := gzips.Get().(*gzip.Writer)
+	zw.Reset(&buf)
+	zw.Write(a.plain)
+	zw.Close()
+	gzips.Put(zw)
+	a.gz = buf.Bytes()
+}
+
+func (a *answer) send(w http.ResponseWriter, status int) {
 	h := w.Header()
 	h.Set("Content-Type", ContentType)
 	h.Set("X-Content-Type-Options", "nosniff")
-	if gzipped(w) && len(body) > 1400 {
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-		zw.Write(body)
-		zw.Close()
-		body = buf.Bytes()
+	body := a.plain
+	if a.gz != nil && gzipped(w) {
+		body = a.gz
 		h.Set("Content-Encoding", "gzip")
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+// Searches of the live directory are kept, gzipped, until the log moves:
+// a region's full bundle takes milliseconds to gzip, and consumers poll
+// the same searches. Bounded in entries and bytes.
+const (
+	maxAnswers      = 64
+	maxAnswersBytes = 32 << 20
+)
+
+type answers struct {
+	mu    sync.Mutex
+	pos   uint64
+	m     map[string]*answer
+	bytes int
+}
+
+func (c *answers) get(pos uint64, key string) *answer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pos != pos {
+		return nil
+	}
+	return c.m[key]
+}
+
+func (c *answers) put(pos uint64, key string, a *answer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pos != pos || c.m == nil {
+		c.pos, c.m, c.bytes = pos, map[string]*answer{}, 0
+	}
+	n := len(a.plain) + len(a.gz)
+	if n > maxAnswersBytes/4 {
+		return
+	}
+	// Full: make room by dropping others (any: the map's order), so that
+	// the searches of now are kept rather than those that came first.
+	for k, old := range c.m {
+		if len(c.m) < maxAnswers && c.bytes+n <= maxAnswersBytes {
+			break
+		}
+		delete(c.m, k)
+		c.bytes -= len(old.plain) + len(old.gz)
+	}
+	c.m[key], c.bytes = a, c.bytes+n
 }
 
 // gzipped says whether the client takes gzip, looking through the
@@ -275,14 +357,12 @@ func (s *Server) base(r *http.Request) string {
 // _at, or the one at the position a page was taken at.
 func (s *Server) fold(ctx context.Context, q *query) (*directory, uint64, error) {
 	live := s.cfg.Live
+	var a *projections.Availability
+	var err error
 	switch {
 	case !q.at.IsZero():
-		a, err := live.AsOf(ctx, q.at, s.cfg.Log)
-		if err != nil {
-			return nil, 0, err
-		}
-		return newDirectory(a), a.Position(), nil
-	case q.position != 0 && q.position != live.Position():
+		a, err = live.AsOf(ctx, q.at, s.cfg.Log)
+	case q.position != 0:
 		if q.position > live.Position() {
 			wctx, cancel := context.WithTimeout(ctx, s.cfg.MaxWait)
 			err := live.WaitFor(wctx, q.position)
@@ -291,17 +371,41 @@ func (s *Server) fold(ctx context.Context, q *query) (*directory, uint64, error)
 				return nil, 0, refuse(http.StatusServiceUnavailable, "transient", nil, "ce serveur n'a pas encore lu le journal jusqu'à la position %d : réessayez", q.position)
 			}
 		}
-		if q.position != live.Position() {
-			a, err := live.AsOfPosition(ctx, q.position, s.cfg.Log)
-			if err != nil {
-				return nil, 0, err
-			}
-			return newDirectory(a), a.Position(), nil
+		if d, pos, err := s.liveDirectory(); err != nil || pos == q.position {
+			return d, pos, err
 		}
+		a, err = live.AsOfPosition(ctx, q.position, s.cfg.Log)
+	default:
+		return s.liveDirectory()
 	}
+	if err != nil {
+		return nil, 0, err
+	}
+	d := newDirectory(a)
+	return d, a.Position(), d.render()
+}
+
+// liveDirectory is the directory of the live projections, rendered once
+// per position: requests that come while it renders wait for it rather
+// than render it again.
+func (s *Server) liveDirectory() (*directory, uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var d *directory
 	var pos uint64
-	live.View(func(a *projections.Availability) { d, pos = newDirectory(a), a.Position() })
+	s.cfg.Live.View(func(a *projections.Availability) {
+		if pos = a.Position(); s.cur != nil && s.curPos == pos {
+			d = s.cur
+			return
+		}
+		d = newDirectory(a)
+	})
+	if d != s.cur {
+		if err := d.render(); err != nil {
+			return nil, 0, err
+		}
+		s.cur, s.curPos = d, pos
+	}
 	return d, pos, nil
 }
 
@@ -344,57 +448,69 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, resource string)
 		s.fail(w, r, err)
 		return
 	}
+	s.mu.Lock()
+	live := d == s.cur
+	s.mu.Unlock()
+	key := resource + "\x00" + s.base(r) + "\x00" + q.applied.Encode()
+	if a := s.answers.get(pos, key); live && a != nil {
+		a.send(w, http.StatusOK)
+		return
+	}
 	b, err := s.bundle(r, q, d, pos)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeResource(w, http.StatusOK, b)
+	a := &answer{plain: b}
+	a.compress()
+	if live {
+		s.answers.put(pos, key, a)
+	}
+	a.send(w, http.StatusOK)
 }
 
 // bundle is the searchset of q on d, a page of at most q.count matches
 // taken at log position pos, with the resources _revinclude or _include
-// asks for after them.
-func (s *Server) bundle(r *http.Request, q *query, d *directory, pos uint64) (*Bundle, error) {
+// asks for after them. The entries are spliced in as rendered.
+func (s *Server) bundle(r *http.Request, q *query, d *directory, pos uint64) ([]byte, error) {
 	base := s.base(r)
+	// A hit is a resource by its kind and index in d.
 	type hit struct {
-		id       string
-		resource any
+		location bool
+		i        int
 	}
 	var matches []hit
-	var includes func(h hit) []hit
 	if q.resource == "Location" {
 		for i := range d.sites {
-			if st := &d.sites[i]; q.matchSite(st) {
-				matches = append(matches, hit{st.id, st})
-			}
-		}
-		if q.revinclude {
-			includes = func(h hit) []hit {
-				st := h.resource.(*site)
-				out := make([]hit, len(st.units))
-				for i := range st.units {
-					out[i] = hit{ServiceID(st.units[i].ID), service(st.units[i], st)}
-				}
-				return out
+			if q.matchSite(&d.sites[i]) {
+				matches = append(matches, hit{true, i})
 			}
 		}
 	} else {
 		for i := range d.services {
-			if u := &d.services[i]; q.matchService(u) {
-				matches = append(matches, hit{ServiceID(u.ID), u})
+			if q.matchService(&d.services[i]) {
+				matches = append(matches, hit{false, i})
 			}
 		}
-		sort.Slice(matches, func(i, j int) bool { return matches[i].id < matches[j].id })
-		if q.include {
-			includes = func(h hit) []hit {
-				st := &d.sites[d.siteOf[h.resource.(*projections.UnitView).ID]]
-				return []hit{{st.id, st.location()}}
-			}
-		}
+		sort.Slice(matches, func(i, j int) bool {
+			return ServiceID(d.services[matches[i].i].ID) < ServiceID(d.services[matches[j].i].ID)
+		})
 	}
 	total := len(matches)
-	b := &Bundle{ResourceType: "Bundle", ID: uuid.NewString(), Meta: &Meta{LastUpdated: instant(s.cfg.Now())}, Type: "searchset", Total: &total}
+	// The same search at the same position is the same bundle: its id
+	// derives from both.
+	id := uuid.NewSHA1(uuid.NameSpaceURL, []byte(q.resource+"?"+q.applied.Encode()+"@"+strconv.FormatUint(pos, 10)))
+	b := &Bundle{ResourceType: "Bundle", ID: id.String(), Type: "searchset", Total: &total}
+	self := base + "/" + q.resource
+	if len(q.applied) > 0 {
+		self += "?" + q.applied.Encode()
+	}
+	b.Link = append(b.Link, BundleLink{Relation: "self", URL: self})
+	start := min(q.offset, total)
+	end := min(start+q.count, total)
+	if q.summaryCount {
+		start, end = 0, 0
+	}
 	link := func(rel string, offset int) {
 		v := url.Values{}
 		for k, vs := range q.applied {
@@ -406,76 +522,76 @@ func (s *Server) bundle(r *http.Request, q *query, d *directory, pos uint64) (*B
 		v.Set("_offset", strconv.Itoa(offset))
 		b.Link = append(b.Link, BundleLink{Relation: rel, URL: base + "/" + q.resource + "?" + v.Encode()})
 	}
-	self := base + "/" + q.resource
-	if len(q.applied) > 0 {
-		self += "?" + q.applied.Encode()
-	}
-	b.Link = append(b.Link, BundleLink{Relation: "self", URL: self})
-	if q.summaryCount {
-		return b, nil
-	}
-	start := min(q.offset, total)
-	end := min(start+q.count, total)
-	if end < total {
+	if !q.summaryCount && end < total {
 		link("next", end)
 	}
-	if start > 0 {
+	if !q.summaryCount && start > 0 {
 		link("previous", max(0, start-q.count))
 	}
-	seen := map[string]bool{}
-	add := func(h hit, mode string) error {
-		var res any
-		switch v := h.resource.(type) {
-		case *site:
-			res = v.location()
-		case *projections.UnitView:
-			res = service(*v, &d.sites[d.siteOf[v.ID]])
-		default:
-			res = v
-		}
-		body, err := elements(res, q.elements)
-		if err != nil {
-			return err
-		}
-		kind := "Location"
-		if _, ok := res.(*HealthcareService); ok {
-			kind = "HealthcareService"
-		}
-		if seen[kind+"/"+h.id] {
-			return nil
-		}
-		seen[kind+"/"+h.id] = true
-		b.Entry = append(b.Entry, BundleEntry{FullURL: base + "/" + kind + "/" + h.id, Resource: body, Search: &EntrySearch{Mode: mode}})
-		return nil
+	head, err := marshal(b)
+	if err != nil {
+		return nil, err
 	}
 	page := matches[start:end]
+	if len(page) == 0 {
+		return head, nil
+	}
+	out := append(head[:len(head)-1:len(head)-1], `,"entry":[`...)
+	seen := map[hit]bool{}
+	add := func(h hit, mode string) error {
+		if seen[h] {
+			return nil
+		}
+		seen[h] = true
+		kind, id, body := "HealthcareService", ServiceID(d.services[h.i].ID), d.serviceJSON[h.i]
+		if h.location {
+			kind, id, body = "Location", d.sites[h.i].id, d.siteJSON[h.i]
+		}
+		if len(q.elements) > 0 {
+			var err error
+			if body, err = elements(body, q.elements); err != nil {
+				return err
+			}
+		}
+		if len(seen) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, `{"fullUrl":`...)
+		out = strconv.AppendQuote(out, base+"/"+kind+"/"+id)
+		out = append(out, `,"resource":`...)
+		out = append(out, body...)
+		out = append(out, `,"search":{"mode":"`+mode+`"}}`...)
+		return nil
+	}
 	for _, h := range page {
 		if err := add(h, "match"); err != nil {
 			return nil, err
 		}
 	}
-	if includes != nil {
-		for _, h := range page {
-			for _, inc := range includes(h) {
-				if err := add(inc, "include"); err != nil {
+	for _, h := range page {
+		switch {
+		case h.location && q.revinclude:
+			for _, u := range d.sites[h.i].units {
+				if err := add(hit{false, d.serviceByID[ServiceID(u.ID)]}, "include"); err != nil {
 					return nil, err
 				}
 			}
+		case !h.location && q.include:
+			if err := add(hit{true, d.siteOf[d.services[h.i].ID]}, "include"); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return b, nil
+	return append(out, "]}"...), nil
 }
 
 // elements keeps only the top-level elements asked for (FHIR's _elements),
 // with what every resource keeps (resourceType, id, meta), and marks the
 // resource SUBSETTED.
-func elements(res any, keep []string) (json.RawMessage, error) {
-	body, err := marshal(res)
-	if err != nil || len(keep) == 0 {
-		return body, err
-	}
+func elements(body []byte, keep []string) ([]byte, error) {
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
+	err := json.Unmarshal(body, &m)
+	if err != nil {
 		return nil, err
 	}
 	out := map[string]json.RawMessage{}
@@ -509,49 +625,54 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, resource string) {
 		}
 		q.at = t
 	}
-	d, _, err := s.fold(r.Context(), q)
+	d, pos, err := s.fold(r.Context(), q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	var res any
-	var updated string
+	var body []byte
+	var updated time.Time
 	if resource == "Location" {
-		for i := range d.sites {
-			if d.sites[i].id == id {
-				l := d.sites[i].location()
-				res, updated = l, l.Meta.LastUpdated
-			}
+		if i, ok := d.siteByID[id]; ok {
+			body, updated = d.siteJSON[i], d.sites[i].upd
 		}
-	} else {
-		for i := range d.services {
-			if u := &d.services[i]; ServiceID(u.ID) == id {
-				h := service(*u, &d.sites[d.siteOf[u.ID]])
-				res, updated = h, h.Meta.LastUpdated
-			}
-		}
+	} else if i, ok := d.serviceByID[id]; ok {
+		body, updated = d.serviceJSON[i], d.services[i].UpdatedAt
 	}
-	if res == nil {
+	if body == nil {
 		writeOutcome(w, refuse(http.StatusNotFound, "not-found", []string{resource}, "%s/%s introuvable", resource, id))
 		return
 	}
-	s.writeVersioned(w, res, updated)
+	s.mu.Lock()
+	live := d == s.cur
+	s.mu.Unlock()
+	key := resource + "/" + id
+	a := s.answers.get(pos, key)
+	if a == nil || !live {
+		a = &answer{plain: body, etag: etag(body)}
+		a.compress()
+		if live {
+			s.answers.put(pos, key, a)
+		}
+	}
+	w.Header().Set("ETag", a.etag)
+	w.Header().Set("Last-Modified", updated.UTC().Format(http.TimeFormat))
+	a.send(w, http.StatusOK)
 }
 
 // writeVersioned answers a resource with its version (a digest of what it
 // says) and its last change.
-func (s *Server) writeVersioned(w http.ResponseWriter, res any, updated string) {
-	body, err := marshal(res)
-	if err != nil {
-		writeOutcome(w, refuse(http.StatusInternalServerError, "exception", nil, "erreur interne"))
-		return
-	}
-	sum := sha256.Sum256(body)
-	w.Header().Set("ETag", `W/"`+hex.EncodeToString(sum[:8])+`"`)
-	if t, err := time.Parse(time.RFC3339Nano, updated); err == nil {
-		w.Header().Set("Last-Modified", t.UTC().Format(http.TimeFormat))
-	}
+func writeVersioned(w http.ResponseWriter, body []byte, updated time.Time) {
+	w.Header().Set("ETag", etag(body))
+	w.Header().Set("Last-Modified", updated.UTC().Format(http.TimeFormat))
 	send(w, http.StatusOK, body)
+}
+
+// etag is a resource's version: a digest of what it says (dispo keeps no
+// version history of resources: versioning no-version).
+func etag(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `W/"` + hex.EncodeToString(sum[:8]) + `"`
 }
 
 // patch is the national PATCH of a unit's capacities: the unit named by
@@ -636,13 +757,14 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
 			writeOutcome(w, &outcomeError{status: http.StatusAccepted, code: "informational", detail: "déclaration enregistrée ; la lecture n'est pas encore à jour"})
 			return
 		}
-		var l *Location
-		s.cfg.Live.View(func(a *projections.Availability) {
-			d := newDirectory(a)
-			l = d.sites[d.siteOf[u.ID]].location()
-		})
+		d, _, err := s.liveDirectory()
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		i := d.siteOf[u.ID]
 		w.Header().Set("X-Dispo-Position", strconv.FormatUint(out.Result.LastPosition, 10))
-		s.writeVersioned(w, l, l.Meta.LastUpdated)
+		writeVersioned(w, d.siteJSON[i], d.sites[i].upd)
 		return
 	}
 }
