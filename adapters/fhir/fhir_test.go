@@ -483,6 +483,12 @@ func TestReadsAndIdentifiers(t *testing.T) {
 			t.Errorf("%s: %d %s", p, a.status, a.body)
 		}
 	}
+	if a := s.do("GET", "/fhir/Location/uo-77-EG-02", "clinicien", map[string]string{"Accept": "application/fhir+xml"}, nil); a.status != 406 {
+		t.Errorf("Accept: application/fhir+xml: %d %s", a.status, a.body)
+	}
+	if a := s.do("GET", "/fhir/Location/uo-77-EG-02", "clinicien", map[string]string{"Accept": "application/fhir+json, */*;q=0.1"}, nil); a.status != 200 {
+		t.Errorf("Accept: application/fhir+json: %d %s", a.status, a.body)
+	}
 	if a := s.do("DELETE", "/fhir/Location/uo-77-EG-02", "admin", nil, nil); a.status != 405 {
 		t.Errorf("DELETE: %d %s", a.status, a.body)
 	}

@@ -108,7 +108,7 @@ func New(cfg Config) *Server {
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeOutcome(w, refuse(http.StatusNotFound, "not-supported", nil, "%s : ni ressource ni opération servie ici (voir /fhir/metadata)", r.URL.Path))
 	})
-	s.handler = compressed(cfg.Authenticate(r))
+	s.handler = compressed(jsonOnly(cfg.Authenticate(r)))
 	return s
 }
 
@@ -155,7 +155,11 @@ func WriteOutcome(w http.ResponseWriter, status int, code, detail string) {
 }
 
 func writeOutcome(w http.ResponseWriter, e *outcomeError) {
-	oo := OperationOutcome{ResourceType: "OperationOutcome", Issue: []Issue{{Severity: "error", Code: e.code, Diagnostics: e.detail,
+	severity := "error"
+	if e.status < 400 {
+		severity = "information"
+	}
+	oo := OperationOutcome{ResourceType: "OperationOutcome", Issue: []Issue{{Severity: severity, Code: e.code, Diagnostics: e.detail,
 		Details: &CodeableConcept{Text: e.detail}, Expression: e.expression}}}
 	writeResource(w, e.status, oo)
 }
@@ -174,6 +178,21 @@ func writeResource(w http.ResponseWriter, status int, v any) {
 // half a megabyte of JSON, a tenth of it gzipped).
 type gzipper struct {
 	http.ResponseWriter
+}
+
+// jsonOnly answers 406 to a client that accepts no JSON (FHIR's XML or
+// RDF): dispo serves FHIR's JSON only.
+func jsonOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if acc := r.Header.Values("Accept"); len(acc) > 0 {
+			all := strings.ToLower(strings.Join(acc, ","))
+			if !strings.Contains(all, "json") && !strings.Contains(all, "*/*") && !strings.Contains(all, "application/*") {
+				writeOutcome(w, refuse(http.StatusNotAcceptable, "not-supported", nil, "seul FHIR en JSON est servi (application/fhir+json), pas %s", strings.Join(acc, ", ")))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func compressed(next http.Handler) http.Handler {
