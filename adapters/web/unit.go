@@ -122,6 +122,14 @@ var sourceLabels = map[domain.Source]string{
 	domain.SourceImport: "import",
 }
 
+// programLabels name what a program's declarations come from (the
+// national typeSourceCapacite).
+var programLabels = map[string]string{
+	domain.CapacitySourceBedManagement: "gestion des lits (02)",
+	domain.CapacitySourceGAM:           "gestion administrative des malades (03)",
+	domain.CapacitySourceDPI:           "dossier patient informatisé (04)",
+}
+
 func historyOf(h projections.HistoryEntry) historyLine {
 	e := h.Event
 	l := historyLine{At: e.RecordedAt, What: eventLabels[e.Event.EventType()], Source: sourceLabels[e.Source]}
@@ -135,6 +143,9 @@ func historyOf(h projections.HistoryEntry) historyLine {
 	switch ev := e.Event.(type) {
 	case domain.AvailabilityDeclared:
 		l.Values = figures(ev.Available, ev.Installed, ev.ClosedPlaces)
+		if p, ok := programLabels[ev.CapacitySource]; ok {
+			l.Source += " — logiciel : " + p
+		}
 	case domain.AvailabilityCorrected:
 		l.Values = figures(ev.Available, ev.Installed, ev.ClosedPlaces) + " — motif : " + ev.Reason
 	case domain.CommentSet:

@@ -825,3 +825,50 @@ func TestPagesAreMeasured(t *testing.T) {
 		t.Fatalf("page metrics %v, live streams gauge %v", seen, streams)
 	}
 }
+
+// The unit page shows its synchronisation id, and its history says which
+// declarations a program made, and what program it is.
+func TestUnitPageShowsSyncIDAndProgramDeclarations(t *testing.T) {
+	s := newSite(t)
+	if err := s.users.Add(userfile.User{ID: "gam-eg", Role: domain.RoleResponsable, Establishments: []string{"770110054"}, CapacitySource: domain.CapacitySourceGAM}, password); err != nil {
+		t.Fatal(err)
+	}
+	token := func(id string) string {
+		tok, err := s.users.NewToken(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	call := func(tok, method, path, body string) {
+		req, _ := http.NewRequest(method, s.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
+		}
+	}
+	call(token("admin"), "PUT", "/api/v1/units/77-EG-01", `{"finess":"770110054","establishment":"EG","department":"77","type":"udm","name":"Unité de dialyse médicalisée","sync_id":"DIA-01"}`)
+	call(token("gam-eg"), "POST", "/api/v1/units/77-EG-01/declarations", `{"available":2,"installed":20,"closed_places":0}`)
+	deadline := time.Now().Add(5 * time.Second)
+	for s.svc.Live().Position() < s.head() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	b := s.browser()
+	b.login("auditrice")
+	p := b.get("/uo/77-EG-01")
+	for _, want := range []string{"<dt>Identifiant de synchronisation (ROR)</dt><dd><code>1770110054/DIA-01</code></dd>", "API — logiciel : gestion administrative des malades (03)"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the unit page lacks %q", want)
+		}
+	}
+	if n := strings.Count(p.body, "logiciel :"); n != 1 {
+		t.Errorf("%d declarations said to come from a program, want 1 (the seed's are people's)", n)
+	}
+}
