@@ -96,11 +96,11 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		FHIRVersion:    "4.0.1", Format: []string{"application/fhir+json", "json"}, PatchFormat: []string{"application/fhir+json"},
 		ImplementGuide: []string{"https://interop.esante.gouv.fr/ig/fhir/ror"},
 		Rest: []capRest{{
-			Mode:          "server",
+			Mode: "server",
 			Documentation: "Une UO est un HealthcareService ; ses places, une Location portant une extension ror-location-supported-capacity par indicateur (disponibles, installées, fermées). Des UO aux places mutualisées partagent une Location. " +
 				"Paramètres de résultat : _count (200 au plus), _elements, _format (JSON seulement), _summary=count ; _position et _offset viennent des liens next et previous (la page est prise à cette position du journal). " +
 				"_at n'est pas FHIR : c'est l'état à un instant, tel que le journal l'établit.",
-			Security:      capSecurity{Description: "Authorization: Bearer <jeton> (dispo users token) ; les mêmes droits que l'API JSON : tout compte consulte, un responsable ou un logiciel habilité déclare pour ses établissements."},
+			Security: capSecurity{Description: "Authorization: Bearer <jeton> (dispo users token) ; les mêmes droits que l'API JSON : tout compte consulte, un responsable ou un logiciel habilité déclare pour ses établissements."},
 			Resource: []capResource{
 				{Type: "Location", Profile: ProfileLocation, Versioning: "no-version",
 					Documentation:    "PATCH [base]/Location?identifier={IdNatStruct}/{idExterneSynchro} (et [base]/ws-synchro-dispo-lits-fhir/Location) : FHIRPath Patch des indicateurs, replace ou add ; toutes les opérations font une seule déclaration, ou aucune.",
