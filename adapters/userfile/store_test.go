@@ -612,6 +612,9 @@ func TestProgramAccountCarriesItsCapacitySource(t *testing.T) {
 			t.Errorf("Add %+v: %v, want %s", u, err, domain.EInvalid)
 		}
 	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Fatal("a refused Add rewrote the user file")
+	}
 	if err := s.Add(userfile.User{ID: "gam-new", Role: domain.RoleResponsable, CapacitySource: domain.CapacitySourceBedManagement}, pw); err != nil {
 		t.Fatal(err)
 	}
