@@ -125,6 +125,8 @@ type (
 		// CapacitySource: see AvailabilityDeclared. The ledger sets it
 		// from the principal who asks, when there is one.
 		CapacitySource string
+		// ClosingType: see AvailabilityDeclared.
+		ClosingType string
 	}
 	// CorrectDeclaration corrects the unit's last declaration, named by
 	// its event id (DeclarationID).
@@ -226,7 +228,8 @@ func propose(s *UnitState, cmd Command, now time.Time) ([]Event, error) {
 		}
 		return []Event{UnitDetailsChanged{c.Unit}}, nil
 	case DeclareAvailability:
-		evs := []Event{AvailabilityDeclared{Available: c.Available, Installed: c.Installed, ClosedPlaces: c.ClosedPlaces, CapacitySource: c.CapacitySource}}
+		evs := []Event{AvailabilityDeclared{Available: c.Available, Installed: c.Installed, ClosedPlaces: c.ClosedPlaces,
+			CapacitySource: c.CapacitySource, ClosingType: c.ClosingType}}
 		switch {
 		case c.Comment == nil, *c.Comment == s.comment:
 		case *c.Comment == "":

@@ -51,6 +51,10 @@ type AvailabilityDeclared struct {
 	// its account is registered with. "" for a person's declaration
 	// (01 Saisie manuelle), as every declaration before it was.
 	CapacitySource string `json:"capacity_source,omitempty"`
+	// ClosingType is the national code of what the closed places are
+	// (TRE_R333 typeFermetureCapacite: 01 réactivable, 02 non réactivable,
+	// 03 indéterminé) when the declarer said it; "" when not said.
+	ClosingType string `json:"closing_type,omitempty"`
 }
 
 // AvailabilityCorrected replaces the figures of the unit's last
@@ -131,6 +135,11 @@ func (e AvailabilityDeclared) Validate() error {
 	if e.CapacitySource != "" && !ValidCapacitySource(e.CapacitySource) {
 		return FieldErrorf(EInvalid, "capacity_source", "source %q inconnue : 01, 02, 03 ou 04 (typeSourceCapacite)", strings.ToValidUTF8(e.CapacitySource, ""))
 	}
+	switch e.ClosingType {
+	case "", ClosingReopenable, ClosingNotReopenable, ClosingUnknown:
+	default:
+		return FieldErrorf(EInvalid, "closing_type", "type de fermeture %q inconnu : 01, 02 ou 03 (typeFermetureCapacite)", strings.ToValidUTF8(e.ClosingType, ""))
+	}
 	return checkCounts(e.Available, e.Installed, e.ClosedPlaces)
 }
 
@@ -141,6 +150,13 @@ const (
 	CapacitySourceBedManagement = "02" // Bed management: the default of a program
 	CapacitySourceGAM           = "03" // Gestion administrative des malades
 	CapacitySourceDPI           = "04" // Dossier patient informatisé
+)
+
+// Closing types of closed places (TRE_R333 TypeFermetureCapacite).
+const (
+	ClosingReopenable    = "01" // Réactivable
+	ClosingNotReopenable = "02" // Non réactivable
+	ClosingUnknown       = "03" // Indéterminé
 )
 
 // ValidCapacitySource reports whether code is one of the national codes.

@@ -57,6 +57,17 @@ func TestAvailabilityDeclaredValidate(t *testing.T) {
 			t.Errorf("capacity source %q: %v, want valid", code, err)
 		}
 	}
+	for _, code := range []string{"01", "02", "03"} {
+		if err := (domain.AvailabilityDeclared{Installed: 1, ClosedPlaces: 1, ClosingType: code}).Validate(); err != nil {
+			t.Errorf("closing type %q: %v, want valid", code, err)
+		}
+	}
+	for _, code := range []string{"00", "04", "1", "Réactivable"} {
+		err := domain.AvailabilityDeclared{Installed: 1, ClosingType: code}.Validate()
+		if domain.ErrorCode(err) != domain.EInvalid || domain.ErrorField(err) != "closing_type" {
+			t.Errorf("closing type %q: %v, want refused on closing_type", code, err)
+		}
+	}
 	for _, code := range []string{"00", "05", "2", "002", " 02", "Bed management", "0\x002"} {
 		err := domain.AvailabilityDeclared{Installed: 1, CapacitySource: code}.Validate()
 		if domain.ErrorCode(err) != domain.EInvalid || domain.ErrorField(err) != "capacity_source" {
@@ -376,6 +387,6 @@ func ExampleDecodeEvent() {
 	_, err = domain.DecodeEvent("availability.declared", 1, []byte(`{"available":1.5,"installed":18,"closed":0}`))
 	fmt.Println(domain.ErrorCode(err))
 	// Output:
-	// domain.AvailabilityDeclared{Available:1, Installed:18, ClosedPlaces:0, CapacitySource:""} <nil>
+	// domain.AvailabilityDeclared{Available:1, Installed:18, ClosedPlaces:0, CapacitySource:"", ClosingType:""} <nil>
 	// invalid
 }

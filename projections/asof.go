@@ -32,7 +32,7 @@ func (a *Availability) Clone() *Availability {
 		c.units[id] = &ce
 	}
 	for id, p := range a.pools {
-		cp := &pool{id: p.id, available: p.available, seq: p.seq, members: make([]*entry, len(p.members))}
+		cp := &pool{id: p.id, available: p.available, seq: p.seq, updated: p.updated, members: make([]*entry, len(p.members))}
 		for i, m := range p.members {
 			cm := c.units[m.id]
 			cp.members[i], cm.pool = cm, cp

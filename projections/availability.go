@@ -3,6 +3,7 @@ package projections
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"dispo/domain"
 )
@@ -42,8 +43,9 @@ type entry struct {
 type pool struct {
 	id        string
 	members   []*entry
-	available int    // the available count of the newest declaration of a member
-	seq       uint64 // that declaration's sequence, 0 if no member ever declared
+	available int       // the available count of the newest declaration of a member
+	seq       uint64    // that declaration's sequence, 0 if no member ever declared
+	updated   time.Time // recorded-at of the last event of a member, one leaving included
 }
 
 // NewAvailability returns an empty fold, at position 0.
@@ -78,6 +80,9 @@ func (a *Availability) Apply(env *domain.Envelope) {
 		a.units[id] = e
 	}
 	e.rec.apply(env)
+	if p := e.pool; p != nil {
+		p.updated = env.RecordedAt // the pool it leaves, if it does, changes too
+	}
 	switch ev := env.Event.(type) {
 	case domain.AvailabilityDeclared:
 		// The hot path: no allocation, no formatting.
@@ -101,6 +106,7 @@ func (a *Availability) Apply(env *domain.Envelope) {
 	case domain.UnitPooled:
 		a.leave(e)
 		a.join(e, ev.Pool)
+		e.pool.updated = env.RecordedAt
 	case domain.UnitUnpooled:
 		a.leave(e)
 	case domain.UnitRetired:

@@ -60,7 +60,7 @@ type UnitImage struct {
 	Available, Installed, ClosedPlaces int
 	DeclarationID                      domain.EventID
 	DeclaredAt                         time.Time // zero if never declared
-	CapacitySource                     string    // the last declaration's
+	CapacitySource, ClosingType        string    // the last declaration's
 	// DeclarationSeq orders the last declaration among the fold's (see
 	// AvailabilityImage.Seq): the newest of a pool's members makes its
 	// count. 0: never declared.
@@ -79,9 +79,10 @@ type UnitImage struct {
 // PoolImage is a pool: units sharing one available count.
 type PoolImage struct {
 	ID        string
-	Members   []string // unit ids, in the order they joined
-	Available int      // the count of the newest declaration of a member
-	Seq       uint64   // that declaration's DeclarationSeq, 0 if none declared
+	Members   []string  // unit ids, in the order they joined
+	Available int       // the count of the newest declaration of a member
+	Seq       uint64    // that declaration's DeclarationSeq, 0 if none declared
+	UpdatedAt time.Time // recorded-at of the last event of a member, one leaving included
 }
 
 // TrendsImage is the trends fold's own state (its units and pools are those
@@ -235,7 +236,7 @@ func (a *Availability) image() AvailabilityImage {
 	}
 	slices.SortFunc(s.Units, func(x, y UnitImage) int { return cmp.Compare(x.ID, y.ID) })
 	for _, p := range a.pools {
-		ps := PoolImage{ID: p.id, Members: make([]string, len(p.members)), Available: p.available, Seq: p.seq}
+		ps := PoolImage{ID: p.id, Members: make([]string, len(p.members)), Available: p.available, Seq: p.seq, UpdatedAt: p.updated}
 		for i, m := range p.members {
 			ps.Members[i] = m.id
 		}
@@ -249,7 +250,7 @@ func (e *entry) image() UnitImage {
 	r := &e.rec
 	return UnitImage{ID: e.id, Registered: r.registered, Retired: r.retired, Unit: r.unit,
 		Available: r.available, Installed: r.installed, ClosedPlaces: r.closedPlaces,
-		DeclarationID: r.declID, DeclaredAt: r.declaredAt, CapacitySource: r.capacitySource, DeclarationSeq: e.declSeq, Awaiting: r.awaiting,
+		DeclarationID: r.declID, DeclaredAt: r.declaredAt, CapacitySource: r.capacitySource, ClosingType: r.closingType, DeclarationSeq: e.declSeq, Awaiting: r.awaiting,
 		Comment: r.comment, CommentAt: r.commentAt, Closed: r.closed, Closure: r.closure, Pool: r.pool, Events: r.events,
 		RegisteredAt: r.registeredAt, UpdatedAt: r.updatedAt}
 }
@@ -258,7 +259,7 @@ func (e *entry) image() UnitImage {
 func entryOf(u *UnitImage) *entry {
 	return &entry{id: u.ID, declSeq: u.DeclarationSeq, rec: unitRecord{registered: u.Registered, retired: u.Retired,
 		unit: u.Unit, available: u.Available, installed: u.Installed, closedPlaces: u.ClosedPlaces,
-		declID: u.DeclarationID, declaredAt: u.DeclaredAt, capacitySource: u.CapacitySource, awaiting: u.Awaiting, comment: u.Comment,
+		declID: u.DeclarationID, declaredAt: u.DeclaredAt, capacitySource: u.CapacitySource, closingType: u.ClosingType, awaiting: u.Awaiting, comment: u.Comment,
 		commentAt: u.CommentAt, closed: u.Closed, closure: u.Closure, pool: u.Pool, events: u.Events,
 		registeredAt: u.RegisteredAt, updatedAt: u.UpdatedAt}}
 }
@@ -293,7 +294,7 @@ func restoreAvailability(s *AvailabilityImage) (*Availability, error) {
 		if ps.ID == "" || a.pools[ps.ID] != nil || len(ps.Members) == 0 || ps.Seq > s.Seq {
 			return nil, badImage("pool %q is repeated, empty or declared after the fold", ps.ID)
 		}
-		p := &pool{id: ps.ID, available: ps.Available, seq: ps.Seq, members: make([]*entry, len(ps.Members))}
+		p := &pool{id: ps.ID, available: ps.Available, seq: ps.Seq, updated: ps.UpdatedAt, members: make([]*entry, len(ps.Members))}
 		var newest *entry
 		for i, id := range ps.Members {
 			e := a.units[id]

@@ -20,7 +20,7 @@ type unitRecord struct {
 	available, installed, closedPlaces int
 	declID                             domain.EventID
 	declaredAt                         time.Time
-	capacitySource                     string // of the last declaration: see domain.AvailabilityDeclared
+	capacitySource, closingType        string // of the last declaration: see domain.AvailabilityDeclared
 	// awaiting: reopened and not declared since, so the figures are those of
 	// before the closure. A cancelled closure does not set it: the
 	// declaration stands as if the closure never was.
@@ -45,7 +45,7 @@ func (r *unitRecord) apply(env *domain.Envelope) {
 	case domain.AvailabilityDeclared:
 		r.available, r.installed, r.closedPlaces = e.Available, e.Installed, e.ClosedPlaces
 		r.declID, r.declaredAt, r.awaiting = env.ID, env.RecordedAt, false
-		r.capacitySource = e.CapacitySource
+		r.capacitySource, r.closingType = e.CapacitySource, e.ClosingType
 	case domain.AvailabilityCorrected:
 		r.available, r.installed, r.closedPlaces = e.Available, e.Installed, e.ClosedPlaces
 	case domain.UnitRegistered:

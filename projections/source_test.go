@@ -67,3 +67,41 @@ func TestUnitTimesAndAllUnits(t *testing.T) {
 		t.Fatalf("restored: b registered %v updated %v", v.RegisteredAt, v.UpdatedAt)
 	}
 }
+
+// A pool's change time moves with each event of a member, a member leaving
+// included (the pool's figures change then), and never goes back; an
+// image keeps it, and a declaration's closing type.
+func TestPoolUpdatedAtAndClosingType(t *testing.T) {
+	l := newLedger(t)
+	l.register("a", "77", "udm", "E")
+	l.register("b", "77", "udm", "E")
+	l.pool("a", "P")
+	l.pool("b", "P")
+	l.at = l.at.Add(time.Hour)
+	l.unitEvent("b", domain.AvailabilityDeclared{Available: 1, Installed: 5, ClosedPlaces: 1, ClosingType: domain.ClosingReopenable})
+	l.at = l.at.Add(time.Hour)
+	l.unitEvent("b", domain.UnitUnpooled{})
+	v := l.view("a")
+	if v.Pool == nil || !v.Pool.UpdatedAt.Equal(l.at) {
+		t.Fatalf("after b left: pool %+v, want updated at %v", v.Pool, l.at)
+	}
+	if !v.UpdatedAt.Before(v.Pool.UpdatedAt) {
+		t.Fatalf("a's own change %v should be older than its pool's %v", v.UpdatedAt, v.Pool.UpdatedAt)
+	}
+	if b := l.view("b"); b.ClosingType != domain.ClosingReopenable {
+		t.Fatalf("b's closing type %q", b.ClosingType)
+	}
+	img := l.a.image()
+	restored, err := restoreAvailability(&img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, _ := restored.Unit("a")
+	rb, _ := restored.Unit("b")
+	if ra.Pool == nil || !ra.Pool.UpdatedAt.Equal(l.at) || rb.ClosingType != domain.ClosingReopenable {
+		t.Fatalf("restored: pool %+v, b's closing type %q", ra.Pool, rb.ClosingType)
+	}
+	if c, _ := l.a.Clone().Unit("a"); c.Pool == nil || !c.Pool.UpdatedAt.Equal(l.at) {
+		t.Fatalf("cloned: pool %+v", c.Pool)
+	}
+}

@@ -25,6 +25,9 @@ type UnitView struct {
 	// CapacitySource is the last declaration's national source code, ""
 	// when a person made it (see domain.AvailabilityDeclared).
 	CapacitySource string
+	// ClosingType is the last declaration's national closing type of its
+	// closed places, "" when it did not say.
+	ClosingType string
 	// AwaitingDeclaration: reopened and not declared since; Available is 0
 	// and the figures are those of before the closure.
 	AwaitingDeclaration bool
@@ -48,6 +51,9 @@ type PoolView struct {
 	Members   []string // unit ids, sorted
 	Available int      // the pool's count, shown by every open member
 	Installed int      // the members' installed places, summed
+	// UpdatedAt is when the pool last changed: the last event of a member,
+	// a member leaving included.
+	UpdatedAt time.Time
 }
 
 func (e *entry) view() UnitView {
@@ -59,6 +65,7 @@ func (e *entry) view() UnitView {
 		ClosedPlaces:        r.closedPlaces,
 		LastDeclaredAt:      r.declaredAt,
 		CapacitySource:      r.capacitySource,
+		ClosingType:         r.closingType,
 		AwaitingDeclaration: r.awaiting,
 		Comment:             r.comment,
 		CommentAt:           r.commentAt,
@@ -75,7 +82,7 @@ func (e *entry) view() UnitView {
 		v.Closure = &closure
 	}
 	if p := e.pool; p != nil {
-		pv := &PoolView{ID: p.id, Available: p.available, Members: make([]string, len(p.members))}
+		pv := &PoolView{ID: p.id, Available: p.available, UpdatedAt: p.updated, Members: make([]string, len(p.members))}
 		for i, m := range p.members {
 			pv.Members[i] = m.id
 			pv.Installed += m.rec.installed

@@ -164,10 +164,14 @@ func appendPayload(dst []byte, e domain.Event) ([]byte, error) {
 		dst = appendInt(dst, e.Available)
 		dst = appendInt(dst, e.Installed)
 		dst = appendInt(dst, e.ClosedPlaces)
-		// The capacity source came later: written only when set, so that a
-		// person's declarations keep the records they always had.
-		if e.CapacitySource != "" {
+		// The capacity source and the closing type came later: written
+		// only when set, so that the declarations without them keep the
+		// records they always had; the source (then even empty) first.
+		if e.CapacitySource != "" || e.ClosingType != "" {
 			dst = appendString(dst, e.CapacitySource)
+		}
+		if e.ClosingType != "" {
+			dst = appendString(dst, e.ClosingType)
 		}
 		return dst, nil
 	case domain.CommentSet:
@@ -409,6 +413,9 @@ func (d *decoder) decode(pos uint64, rec []byte, env *domain.Envelope) error {
 		decl := domain.AvailabilityDeclared{Available: r.int(), Installed: r.int(), ClosedPlaces: r.int()}
 		if r.err == nil && len(r.b) > 0 {
 			decl.CapacitySource = d.intern(&r) // see appendPayload
+		}
+		if r.err == nil && len(r.b) > 0 {
+			decl.ClosingType = d.intern(&r)
 		}
 		env.Event = decl
 	case 4:

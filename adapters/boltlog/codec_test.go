@@ -32,6 +32,8 @@ func sampleEnvelopes() []domain.Envelope {
 		domain.UnitDetailsChanged{Unit: withCommuneAndSync(unit, "", "DIA-77-01")},
 		domain.UnitDetailsChanged{Unit: withCommuneAndSync(unit, "Melun", "DIA-77-01")},
 		domain.AvailabilityDeclared{Available: 2, Installed: 18, ClosedPlaces: 1, CapacitySource: domain.CapacitySourceBedManagement},
+		domain.AvailabilityDeclared{Available: 2, Installed: 18, ClosedPlaces: 1, ClosingType: domain.ClosingReopenable},
+		domain.AvailabilityDeclared{Available: 2, Installed: 18, ClosedPlaces: 1, CapacitySource: domain.CapacitySourceGAM, ClosingType: domain.ClosingNotReopenable},
 	}
 	out := make([]domain.Envelope, len(events))
 	for i, e := range events {

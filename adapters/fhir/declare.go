@@ -17,14 +17,21 @@ func unitIndicators(u *projections.UnitView) []unitIndicator {
 	if u.LastDeclaredAt.IsZero() {
 		return nil // nothing declared: nothing to replace, add comes first
 	}
-	closing := closingUnknown
-	if c := u.Closure; c != nil {
-		closing = closingNotReopenable
-		if c.Reopenable {
-			closing = closingReopenable
-		}
+	return []unitIndicator{{status: statusAvailable}, {status: statusInstalled}, {status: statusClosed, closing: closingOf(u)}}
+}
+
+// closingOf is the closing type of a unit's closed places: its closure's
+// when it is closed, else its last declaration's, else 03 Indéterminé.
+func closingOf(u *projections.UnitView) string {
+	switch {
+	case u.Closure != nil && u.Closure.Reopenable:
+		return closingReopenable
+	case u.Closure != nil:
+		return closingNotReopenable
+	case u.ClosingType != "":
+		return u.ClosingType
 	}
-	return []unitIndicator{{status: statusAvailable}, {status: statusInstalled}, {status: statusClosed, closing: closing}}
+	return closingUnknown
 }
 
 // has says whether the indicator's sub-extension part holds code. dispo's
@@ -90,9 +97,15 @@ var capacityExpr = []string{"Location.extension('" + ExtCapacity + "')"}
 func figures(u *projections.UnitView, ops []patchOp) (domain.DeclareAvailability, error) {
 	nature := natureOf(u.Type)
 	have := unitIndicators(u)
-	decl := domain.DeclareAvailability{Available: u.Available, Installed: u.Installed, ClosedPlaces: u.ClosedPlaces}
+	// Each operation sets its figure; the others stay as last declared (a
+	// unit that never declared starts from none; a pooled one's available
+	// figure is its pool's whatever).
+	decl := domain.DeclareAvailability{Available: u.Available, Installed: u.Installed, ClosedPlaces: u.ClosedPlaces, ClosingType: u.ClosingType}
 	if u.LastDeclaredAt.IsZero() {
 		decl = domain.DeclareAvailability{}
+		if u.Pool != nil {
+			decl.Available = u.Available
+		}
 	}
 	seen := map[string]bool{}
 	for _, op := range ops {
@@ -140,6 +153,7 @@ func figures(u *projections.UnitView, ops []patchOp) (domain.DeclareAvailability
 			decl.Installed = *v.n
 		case statusClosed:
 			decl.ClosedPlaces = *v.n
+			decl.ClosingType = v.codes["capacityClosingType"].code // "" when not said
 		}
 	}
 	return decl, nil

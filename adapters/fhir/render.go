@@ -98,6 +98,9 @@ func newDirectory(a *projections.Availability) *directory {
 		for _, u := range s.units {
 			s.upd = later(s.upd, u.UpdatedAt)
 		}
+		if s.pool != nil {
+			s.upd = later(s.upd, s.pool.UpdatedAt) // a member that left changed it too
+		}
 	}
 	// Ids sort the sites; the units' order gives positions in siteOf.
 	order := make([]int, len(d.sites))
@@ -127,12 +130,14 @@ func later(a, b time.Time) time.Time {
 // capacities are the three indicators dispo keeps: available, installed
 // and closed places. A closed unit has no place available and all its
 // places closed, reactivable or not as its closure says; places closed by
-// a declaration have the closing type 03 Indéterminé (a declaration does
-// not say). None for a retired unit, or one that never declared.
+// a declaration are of the closing type it gave, 03 Indéterminé when it
+// gave none. A pool's closed places have one closing type if all its
+// members' agree, else 03. None for a retired unit, or one that never
+// declared.
 func (s *site) capacities() *capacities {
 	c := &capacities{nature: natureOf(s.units[0].Type)}
 	var available, installed, closed int
-	closing := closingUnknown
+	closing := ""
 	anyOpen := false
 	for _, u := range s.units {
 		if u.Retired || u.LastDeclaredAt.IsZero() {
@@ -142,14 +147,15 @@ func (s *site) capacities() *capacities {
 			c.updated, c.source = u.LastDeclaredAt, u.CapacitySource
 		}
 		installed += u.Installed
+		own := closingOf(&u)
+		switch {
+		case closing == "":
+			closing = own
+		case closing != own:
+			closing = closingUnknown
+		}
 		if u.Closure != nil {
 			closed += u.Installed
-			if len(s.units) == 1 {
-				closing = closingNotReopenable
-				if u.Closure.Reopenable {
-					closing = closingReopenable
-				}
-			}
 			continue
 		}
 		anyOpen = true

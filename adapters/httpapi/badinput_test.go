@@ -166,6 +166,7 @@ func TestBadInputBodies(t *testing.T) {
 		decl("available above installed - closed", `{"available":20,"installed":20,"closed_places":1}`),
 		decl("closed above installed", `{"available":0,"installed":5,"closed_places":6}`),
 		decl("installed above the maximum", fmt.Sprintf(`{"available":0,"installed":%d}`, domain.MaxCount+1)),
+		decl("unknown closing type", `{"available":0,"installed":20,"closed_places":2,"closing_type":"04"}`),
 		decl("comment of 501 characters", `{"available":1,"installed":20,"comment":"`+long+`"}`),
 		decl("comment with a control character", `{"available":1,"installed":20,"comment":"a\u0007b"}`),
 		decl("comment with NUL", `{"available":1,"installed":20,"comment":"a\u0000b"}`),

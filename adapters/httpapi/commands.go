@@ -221,6 +221,8 @@ type declarationInput struct {
 	Installed    *int    `json:"installed"`
 	ClosedPlaces *int    `json:"closed_places"`
 	Comment      *string `json:"comment"`
+	// ClosingType: of the closed places (national TRE_R333 code), if said.
+	ClosingType string `json:"closing_type"`
 }
 
 func (s *Server) declare(w http.ResponseWriter, r *http.Request) (string, domain.Command, error) {
@@ -238,7 +240,7 @@ func (s *Server) declare(w http.ResponseWriter, r *http.Request) (string, domain
 	if err := required(in.Installed, "installed", "le nombre de places installées"); err != nil {
 		return "", nil, err
 	}
-	cmd := domain.DeclareAvailability{Available: *in.Available, Installed: *in.Installed, Comment: in.Comment}
+	cmd := domain.DeclareAvailability{Available: *in.Available, Installed: *in.Installed, Comment: in.Comment, ClosingType: in.ClosingType}
 	if in.ClosedPlaces != nil {
 		cmd.ClosedPlaces = *in.ClosedPlaces
 	}

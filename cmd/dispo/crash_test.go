@@ -270,6 +270,10 @@ func (c *crashClient) next() *crashCmd {
 		cmd.kind, cmd.method, cmd.path, cmd.events = "declare", "POST", base+"/declarations", 1
 		inst := 10 + c.rng.IntN(20)
 		d := map[string]any{"available": c.rng.IntN(inst + 1), "installed": inst}
+		if c.rng.IntN(4) == 0 { // closed places, of a closing type: the optional fields of the record
+			closed := 1 + c.rng.IntN(3)
+			d["available"], d["closed_places"], d["closing_type"] = c.rng.IntN(inst-closed+1), closed, []string{"01", "02", "03"}[c.rng.IntN(3)]
+		}
 		if c.rng.IntN(3) == 0 { // a declaration with its comment: two events in one append
 			text := fmt.Sprintf("essai %d", c.rng.IntN(1000))
 			d["comment"] = text
