@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -15,6 +16,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,7 +79,7 @@ func newSite(t *testing.T) *site {
 			t.Fatal(err)
 		}
 	}
-	s.svc, err = app.New(context.Background(), app.Config{Log: log, Users: users, DataDir: data, Registry: s.reg})
+	s.svc, err = app.New(context.Background(), app.Config{Log: log, Users: users, DataDir: data, Registry: s.reg, MaxWait: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,6 +259,12 @@ func TestMetadataSaysWhatIsServed(t *testing.T) {
 	}
 	if len(served["Location"]) < 10 || len(served["HealthcareService"]) < 5 {
 		t.Fatalf("declared search parameters: %v", served)
+	}
+	// And what it does not declare is refused under strict handling.
+	for _, p := range []string{"address-postalcode=77000", "near=48.8|2.3", "capacity-closing-type=01", "name=UDM"} {
+		if a := s.do("GET", "/fhir/Location?"+p, "clinicien", map[string]string{"Prefer": "handling=strict"}, nil); a.status != 400 {
+			t.Errorf("Location?%s, not declared, is accepted under strict handling: %d", p, a.status)
+		}
 	}
 }
 
@@ -665,7 +674,8 @@ func TestNationalPatch(t *testing.T) {
 		t.Fatalf("the consultation screen shows %q for Auto dialyse, want 5 / 18", got)
 	}
 
-	// Several operations are one declaration: installed and closed at once.
+	// §"replace", two operations in one Parameters (the template repeats
+	// "operation"): one declaration, installed and closed at once.
 	before = s.head()
 	a = s.patch(target, "gam-eg", patchBody(
 		operation("replace", replacePath("01"), indicator("01", "02", 20)),
@@ -680,8 +690,9 @@ func TestNationalPatch(t *testing.T) {
 		t.Fatalf("replace by a responsable: %d %+v", a.status, caps)
 	}
 
-	// An indicator the unit does not have: 404 not-found on the extension
-	// (the feeder then adds); here, a unit that never declared.
+	// §"replace" then §"add" (creation-maj-lieu-offre.md, scenarios 3 and
+	// 2): an indicator the unit does not have is 404 not-found on the
+	// extension, and the feeder then adds; here, a unit that never declared.
 	s.api("POST", "/units", "admin", map[string]string{"unit_id": "77-EG-05", "finess": "770110054", "establishment": "EG", "department": "77",
 		"type": "udm", "name": "UDM nouvelle", "sync_id": "UDM-05"})
 	newUnit := "/fhir/Location?identifier=1770110054/UDM-05"
@@ -708,6 +719,8 @@ func TestNationalPatch(t *testing.T) {
 		code             string
 		expr             string
 	}{
+		// The refusals patch-capacitaire/location.md lists (404 Location,
+		// 412, 400 business-rule), then dispo's own.
 		{"an unknown unit", "/fhir/Location?identifier=1770110054/INCONNUE", "gam-eg",
 			patchBody(operation("replace", replacePath("02"), indicator("02", "02", 1))), 404, "not-found", "Location"},
 		{"a sync id twice", newUnit, "gam-eg",
@@ -866,5 +879,202 @@ func TestAnswersAreGzippedAndMeasured(t *testing.T) {
 		if seen[want] != 1 {
 			t.Errorf("%s measured %d times; all: %v", want, seen[want], seen)
 		}
+	}
+}
+
+func linkOf(t *testing.T, a answer, rel string) string {
+	t.Helper()
+	for _, l := range list(a.json(t)["link"]) {
+		if l := object(l); l["relation"] == rel {
+			u, err := url.Parse(l["url"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u.RequestURI()
+		}
+	}
+	return ""
+}
+
+// Paging's edges, modifiers, and dates at every precision.
+func TestSearchEdges(t *testing.T) {
+	s := newSite(t)
+	// _count=0: the total, and no page to go to.
+	a := s.get("/fhir/Location?_count=0", "clinicien")
+	if b := a.json(t); b["total"].(float64) != 4 || b["entry"] != nil || linkOf(t, a, "next") != "" {
+		t.Fatalf("_count=0: %s", a.body)
+	}
+	// Walking forward then back gives the pages in order.
+	first := s.get("/fhir/Location?_count=3", "clinicien")
+	next := linkOf(t, first, "next")
+	second := s.get(next, "clinicien")
+	if got := ids(t, second); !slices.Equal(got, []string{"Location/uo-77-EG-04"}) || linkOf(t, second, "next") != "" {
+		t.Fatalf("second page %v, next %q", got, linkOf(t, second, "next"))
+	}
+	if back := linkOf(t, second, "previous"); !slices.Equal(ids(t, s.get(back, "clinicien")), ids(t, first)) {
+		t.Fatalf("previous of the second page is not the first")
+	}
+	// Past the end: no entry, no next; previous is the last page.
+	beyond := s.get(strings.Replace(next, "_offset=3", "_offset=40", 1), "clinicien")
+	if got := ids(t, beyond); len(got) != 0 || linkOf(t, beyond, "next") != "" || !strings.Contains(linkOf(t, beyond, "previous"), "_offset=1&") {
+		t.Fatalf("beyond the end: %v, links %s", got, beyond.body)
+	}
+	// A position this server has not reached: 503, after waiting a little.
+	if a := s.get(strings.Replace(next, "_position=", "_position=9", 1), "clinicien"); a.status != 503 {
+		t.Fatalf("a page at a future position: %d %s", a.status, a.body)
+	}
+	// A modifier dispo does not know is refused, lenient or not: ignoring
+	// it would answer another search.
+	for _, q := range []string{"capacity-status:not=02", "identifier:missing=true", "_lastUpdated:missing=true"} {
+		if a := s.get("/fhir/Location?"+q, "clinicien"); a.status != 400 || object(list(a.json(t)["issue"])[0])["code"] != "not-supported" {
+			t.Errorf("Location?%s: %d %s", q, a.status, a.body)
+		}
+	}
+	// Dates: a fraction is an instant; an unescaped + of a zone still reads.
+	for q, want := range map[string]int{
+		"capacity-update-date=2024-08-09T10:47:00.000000000Z": 3, // EG-01..03 declared exactly then
+		"capacity-update-date=2024-08-09T10:47:00.5Z":         0,
+		"capacity-update-date=2024-08-09T12:47:00+02:00":      3,
+		"capacity-update-date=ge2025-03-06T15:30+01:00":       1,
+		"_lastUpdated=2024-08":                                3,
+		"_lastUpdated=ne2024":                                 1,
+	} {
+		if got := ids(t, s.get("/fhir/Location?"+q, "clinicien")); len(got) != want {
+			t.Errorf("Location?%s: %v, want %d", q, got, want)
+		}
+	}
+}
+
+// Pools and the PATCH: a member that never declared starts from the
+// pool's count; a member leaving moves the pool's lastUpdated forward.
+func TestPoolsUnderPatchAndLastUpdated(t *testing.T) {
+	s := newSite(t)
+	s.api("POST", "/units", "admin", map[string]string{"unit_id": "77-EG-05", "finess": "770110054", "establishment": "EG", "department": "77",
+		"type": "udm", "name": "UDM nouvelle", "sync_id": "UDM-05"})
+	for _, u := range []string{"77-EG-01", "77-EG-05"} {
+		s.api("PUT", "/units/"+u+"/pool", "admin", map[string]string{"pool": "P"})
+	}
+	s.api("POST", "/units/77-EG-01/declarations", "resp-eg", map[string]int{"available": 3, "installed": 20, "closed_places": 0})
+	// §"add" (scenario 2): the new member's installed places alone.
+	a := s.patch("/fhir/Location?identifier=1770110054/UDM-05", "gam-eg", patchBody(operation("add", addPath, indicator("01", "02", 10))))
+	if caps := capacities(t, a.json(t)); a.status != 200 || caps["02"].n != 3 || caps["01"].n != 30 {
+		t.Fatalf("add on a pooled unit that never declared: %d %+v; want the pool's 3 available kept, 30 installed", a.status, caps)
+	}
+	before := s.get("/fhir/Location/pool-P", "clinicien").json(t)
+	was := object(before["meta"])["lastUpdated"].(string)
+	time.Sleep(5 * time.Millisecond)
+	s.api("DELETE", "/units/77-EG-05/pool", "admin", nil)
+	after := s.get("/fhir/Location/pool-P", "clinicien").json(t)
+	now := object(after["meta"])["lastUpdated"].(string)
+	if now <= was {
+		t.Fatalf("the pool's lastUpdated went from %s to %s when a member left", was, now)
+	}
+	if got := ids(t, s.get("/fhir/Location?_lastUpdated=gt"+url.QueryEscape(was), "clinicien")); !slices.Contains(got, "Location/pool-P") {
+		t.Fatalf("_lastUpdated=gt%s misses the pool a member left: %v", was, got)
+	}
+}
+
+// §"replace" with the national key's closing type: the closed places take
+// the closing type declared, and a replace naming it finds them.
+func TestPatchKeepsTheClosingType(t *testing.T) {
+	s := newSite(t)
+	s.api("PUT", "/units/77-EG-02", "admin", map[string]string{"finess": "770110054", "establishment": "EG", "department": "77",
+		"type": "autodialyse", "name": "Auto dialyse", "sync_id": "AUTO-02"})
+	target := "/fhir/Location?identifier=1770110054/AUTO-02"
+	closed := func(closing string, n int) map[string]any {
+		v := indicator("05", "02", n)
+		v["extension"] = append(list(v["extension"]), coded("capacityClosingType", treURL("R333", "TypeFermetureCapacite"), closing, ""))
+		return v
+	}
+	byClosing := func(closing string) string {
+		return strings.TrimSuffix(replacePath("05"), ")") + " and extension.where(url = 'capacityClosingType' and valueCodeableConcept.coding.code = '" + closing + "'))"
+	}
+	// The seed's closed places are of no declared type: 03.
+	a := s.patch(target, "gam-eg", patchBody(operation("replace", byClosing("03"), closed("01", 2))))
+	if caps := capacities(t, a.json(t)); a.status != 200 || caps["05"].n != 2 || caps["05"].closing != "01" {
+		t.Fatalf("replace of closed places (03) by 2 reactivable: %d %s", a.status, a.body)
+	}
+	if a := s.patch(target, "gam-eg", patchBody(operation("replace", byClosing("03"), closed("01", 1)))); a.status != 404 {
+		t.Fatalf("replace naming the old closing type: %d %s", a.status, a.body)
+	}
+	a = s.patch(target, "gam-eg", patchBody(operation("replace", byClosing("01"), closed("01", 1))))
+	if caps := capacities(t, a.json(t)); a.status != 200 || caps["05"].n != 1 || caps["05"].closing != "01" {
+		t.Fatalf("replace naming the declared closing type: %d %s", a.status, a.body)
+	}
+	// Replacing the available places keeps the closed ones' type.
+	a = s.patch(target, "gam-eg", patchBody(operation("replace", replacePath("02"), indicator("02", "02", 4))))
+	if caps := capacities(t, a.json(t)); a.status != 200 || caps["05"].closing != "01" || caps["02"].n != 4 {
+		t.Fatalf("replace of the available places: %d %s", a.status, a.body)
+	}
+}
+
+// Readers and feeders at once, under the race detector in make test: the
+// directory and answers kept per position never show a state older than
+// the last acknowledged declaration.
+func TestConcurrentReadsAndPatches(t *testing.T) {
+	s := newSite(t)
+	s.api("PUT", "/units/77-EG-02", "admin", map[string]string{"finess": "770110054", "establishment": "EG", "department": "77",
+		"type": "autodialyse", "name": "Auto dialyse", "sync_id": "AUTO-02"})
+	var acked atomic.Int64
+	acked.Store(1) // the seed's
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan string, 16)
+	for r := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				floor := acked.Load()
+				path := "/fhir/Location/uo-77-EG-02"
+				if r%2 == 1 {
+					path = "/fhir/Location?_id=uo-77-EG-02"
+				}
+				req, _ := http.NewRequest("GET", s.srv.URL+path, nil)
+				req.Header.Set("Authorization", "Bearer "+s.tokens["clinicien"])
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				var m map[string]any
+				json.Unmarshal(b, &m)
+				if m["resourceType"] == "Bundle" {
+					m = object(object(list(m["entry"])[0])["resource"])
+				}
+				// Figures only grow here: an answer below the last
+				// acknowledged one is stale.
+				var n int
+				for _, e := range extensions(m["extension"], capURL) {
+					if code := object(list(object(extensions(e["extension"], "capacityStatus")[0]["valueCodeableConcept"])["coding"])[0])["code"]; code == "02" {
+						n = int(extensions(e["extension"], "nbCapacity")[0]["valueInteger"].(float64))
+					}
+				}
+				if int64(n) < floor {
+					errs <- fmt.Sprintf("%s showed %d available after %d was acknowledged", path, n, floor)
+					return
+				}
+			}
+		}()
+	}
+	for n := 2; n <= 17; n++ {
+		a := s.patch("/fhir/Location?identifier=1770110054/AUTO-02", "gam-eg", patchBody(operation("replace", replacePath("02"), indicator("02", "02", n))))
+		if a.status != 200 {
+			t.Fatalf("patch %d: %d %s", n, a.status, a.body)
+		}
+		acked.Store(int64(n))
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }

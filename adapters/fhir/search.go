@@ -87,6 +87,11 @@ func parseQuery(resource string, v url.Values, strict bool, paris *time.Location
 	}
 	slices.Sort(names)
 	for _, name := range names {
+		if base, modifier, ok := strings.Cut(name, ":"); ok && knownParam(resource, base) {
+			// A modifier changes what a parameter means: ignoring it would
+			// answer another search than the one asked (FHIR: refused).
+			return nil, &paramError{"not-supported", name, "paramètre " + name + " : le modificateur :" + modifier + " n'est pas pris en charge"}
+		}
 		if !knownParam(resource, name) {
 			if strict {
 				if name == "" {
@@ -278,7 +283,8 @@ func (c numCond) holds(n int) bool {
 // parseDate reads a FHIR date parameter: a prefix and a date or dateTime
 // at any precision; one without a zone is in Paris time, as the screens.
 func parseDate(param, s string, paris *time.Location) (dateCond, error) {
-	p, v := splitPrefix(s)
+	// An unescaped "+" of a zone reaches the server as a space.
+	p, v := splitPrefix(strings.ReplaceAll(s, " ", "+"))
 	if p == "sa" || p == "eb" {
 		return dateCond{}, bad(param, "préfixe %s non pris en charge", p)
 	}
@@ -299,16 +305,20 @@ func parseDate(param, s string, paris *time.Location) (dateCond, error) {
 		if zoned && len(format) > 10 {
 			format += "Z07:00"
 		}
-		loc := paris
-		t, err := time.ParseInLocation(format, v, loc)
-		if err != nil && len(format) > 10 && strings.Contains(v, ".") {
-			// Fractions of a second: the range is the instant itself.
+		if strings.Contains(v, ".") {
+			// Fractions of a second: the range is the instant itself (Go
+			// would read them under the seconds' layout, at a second's
+			// precision).
+			if !strings.Contains(format, "05") {
+				continue
+			}
 			f := strings.Replace(format, "05", "05.999999999", 1)
-			if t, err = time.ParseInLocation(f, v, loc); err == nil {
+			if t, err := time.ParseInLocation(f, v, paris); err == nil {
 				return dateCond{prefix: p, lo: t, hi: t.Add(time.Nanosecond)}, nil
 			}
+			continue
 		}
-		if err == nil {
+		if t, err := time.ParseInLocation(format, v, paris); err == nil {
 			return dateCond{prefix: p, lo: t, hi: l.next(t)}, nil
 		}
 	}

@@ -541,10 +541,11 @@ func (s *Server) bundle(r *http.Request, q *query, d *directory, pos uint64) ([]
 		v.Set("_offset", strconv.Itoa(offset))
 		b.Link = append(b.Link, BundleLink{Relation: rel, URL: base + "/" + q.resource + "?" + v.Encode()})
 	}
-	if !q.summaryCount && end < total {
+	// _count=0 asks for the total alone: no page to go to.
+	if !q.summaryCount && q.count > 0 && end < total {
 		link("next", end)
 	}
-	if !q.summaryCount && start > 0 {
+	if !q.summaryCount && q.count > 0 && start > 0 {
 		link("previous", max(0, start-q.count))
 	}
 	head, err := marshal(b)
@@ -750,7 +751,11 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
 		out, err := s.cfg.Ledger.Execute(r.Context(), domain.Request{UnitID: u.ID, Command: cmd, Principal: &p,
 			Source: domain.SourceAPI, IfMatch: &rev, CorrelationID: r.Header.Get("X-Request-Id")})
 		var conflict *domain.ConflictError
-		if errors.As(err, &conflict) && attempt < maxPatchRetries {
+		if errors.As(err, &conflict) && attempt >= maxPatchRetries {
+			writeOutcome(w, refuse(http.StatusConflict, "conflict", nil, "l'UO %s change sans cesse en ce moment (d'autres déclarations) : réessayez", u.ID))
+			return
+		}
+		if errors.As(err, &conflict) {
 			// The unit moved since the projections showed it: judge the
 			// operations again on what it is now, once they have read it.
 			if u, err = s.unitAt(r.Context(), u.ID, conflict.Actual); err != nil {
