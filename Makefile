@@ -53,7 +53,7 @@ bench:
 	$(BENCH) -bench=HTTPReads -benchtime=1x ./adapters/httpapi/ | tee -a bench.out
 	$(BENCH) -bench=HTTPDeclarations -benchtime=1x ./adapters/httpapi/ | tee -a bench.out
 	$(BENCH) -bench=Pages -benchtime=300x -count=5 ./adapters/web/ | tee -a bench.out
-	$(BENCH) -bench=FHIR -benchtime=300x -count=5 ./adapters/fhir/ | tee -a bench.out
+	$(BENCH) -bench='FHIR|Directory' -benchtime=300x -count=5 ./adapters/fhir/ | tee -a bench.out
 	$(BENCH) -bench=LiveFanOut -benchtime=1x -count=3 ./cmd/dispo/ | tee -a bench.out
 
 # The long campaigns (make test runs a few dozen trials of each): a served
