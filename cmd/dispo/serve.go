@@ -178,8 +178,8 @@ func serve(ctx context.Context, env *Env, c serveConfig) error {
 	if c.eventstore != "" {
 		where = "EventStoreDB " + c.eventstore
 	}
-	fmt.Fprintf(env.Stdout, "dispo is serving %s on %s\n  open %s/ in a browser and log in with an account above (the pages are in French)\n  JSON API %s/api/v1 (log in first: POST %s/api/v1/session)\n  health %s/healthz, readiness %s/readyz, metrics %s\n",
-		where, url, url, url, url, url, url, metricsURL)
+	fmt.Fprintf(env.Stdout, "dispo is serving %s on %s\n  open %s/ in a browser and log in with an account above (the pages are in French)\n  JSON API %s/api/v1 (log in first: POST %s/api/v1/session)\n  FHIR %s/fhir (the national ROR's; bearer tokens: dispo users token; what it serves: %s/fhir/metadata)\n  health %s/healthz, readiness %s/readyz, metrics %s\n",
+		where, url, url, url, url, url, url, url, url, metricsURL)
 	logger.Info("serving", "addr", ln.Addr().String(), "log", where, "head", head, "users", c.users)
 	if c.ready != nil {
 		c.ready <- ln.Addr().String()

@@ -54,8 +54,8 @@ func TestServeDemo(t *testing.T) {
 		t.Fatal("server did not start")
 	}
 	base := "http://" + addr
-	if !strings.Contains(out.String(), "dispo is serving") || !strings.Contains(out.String(), base) {
-		t.Fatalf("start-up message lacks the URL:\n%s", out.String())
+	if !strings.Contains(out.String(), "dispo is serving") || !strings.Contains(out.String(), base) || !strings.Contains(out.String(), base+"/fhir/metadata") {
+		t.Fatalf("start-up message lacks the URLs:\n%s", out.String())
 	}
 	m := regexp.MustCompile(`demo-responsable\s+password (\S+)`).FindStringSubmatch(out.String())
 	if m == nil {
